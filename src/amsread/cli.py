@@ -1,0 +1,203 @@
+"""The ``amsread`` command line: a click group, shared options, and the error boundary.
+
+Each subcommand lives in ``amsread.commands.<name>`` and is imported only when used, so
+``amsread --help`` and ``--version`` answer at once (construct, pyserial and rich are imported
+inside the commands that need them). Typed ``AmsReadError``s become one ``Error:`` line and a
+distinct exit status here, and nowhere else; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, Final
+
+import click
+
+from amsread import __version__
+from amsread.settings import DEFAULT, PRESETS
+
+#: name -> (module, short help). The short help lives here so ``--help`` needs no imports.
+COMMANDS: Final[dict[str, str]] = {
+    "hex": "amsread.commands.hexdump",
+    "decode": "amsread.commands.decode",
+    "csv": "amsread.commands.csvout",
+    "json": "amsread.commands.jsonout",
+    "watch": "amsread.commands.watch",
+    "simulate": "amsread.commands.simulate",
+    "probe": "amsread.commands.probe",
+    "ports": "amsread.commands.ports",
+}
+
+CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+EXIT_ERROR: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+_debug = False
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._find(name) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._find(cmd_name)
+
+    @staticmethod
+    @functools.cache
+    def _find(name: str) -> click.Command | None:
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name == module:
+                return None
+            raise
+        return mod.command
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="amsread")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """Read your electricity meter's HAN port: Aidon, Kaifa, Kamstrup, Landis+Gyr and more.
+
+    SOURCE is a serial port (/dev/ttyUSB0), a pyserial URL (socket://host:2000, loop://),
+    a capture file (raw bytes or hex text), or - for standard input.
+
+    Examples:
+
+    \b
+        amsread watch --demo
+        amsread watch /dev/ttyUSB0
+        amsread csv /dev/ttyUSB0 >> power.csv
+        amsread hex /dev/ttyUSB0 --annotate
+    """
+    global _debug
+    _debug = debug
+
+
+# --------------------------------------------------------------------------------------------
+# shared options
+# --------------------------------------------------------------------------------------------
+
+
+def serial_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--meter, --baudrate, --parity, --bytesize, --stopbits collapsed into one ``settings``."""
+
+    @click.option(
+        "--meter",
+        type=click.Choice(sorted(PRESETS)),
+        help="Serial preset for a meter family (Kamstrup pushes 8N1; the rest 8E1).",
+    )
+    @click.option("--baudrate", type=click.IntRange(50, 4_000_000), help=f"[default: {DEFAULT.baudrate}]")
+    @click.option(
+        "--parity", type=click.Choice(["N", "E", "O", "M", "S"], case_sensitive=False), help="[default: E]"
+    )
+    @click.option("--bytesize", type=click.Choice(["5", "6", "7", "8"]), help="[default: 8]")
+    @click.option("--stopbits", type=click.Choice(["1", "1.5", "2"]), help="[default: 1]")
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        meter: str | None,
+        baudrate: int | None,
+        parity: str | None,
+        bytesize: str | None,
+        stopbits: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        base = PRESETS[meter] if meter else DEFAULT
+        kwargs["settings"] = base.with_overrides(
+            baudrate=baudrate,
+            parity=parity.upper() if parity else None,
+            bytesize=int(bytesize) if bytesize else None,
+            stopbits=float(stopbits) if stopbits else None,
+        )
+        kwargs["meter"] = meter
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """SOURCE and everything about reading it, shared by every reading command."""
+
+    @click.argument("source", metavar="SOURCE")
+    @serial_options
+    @click.option(
+        "--input-format",
+        type=click.Choice(["auto", "raw", "hex"]),
+        default="auto",
+        show_default=True,
+        help="How to read a capture file or stdin: raw bytes or hex text.",
+    )
+    @click.option("--record", metavar="FILE", help="Append every raw byte received to FILE, for replay.")
+    @click.option("--count", type=click.IntRange(min=1), help="Stop after this many items.")
+    @click.option("--strict", is_flag=True, help="Stop at the first bad frame (exit 1).")
+    @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+    @click.option("-v", "--verbose", is_flag=True, help="Report every skipped frame on stderr.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def note(message: str) -> None:
+    """A diagnostic line on stderr (never stdout: stdout carries data only)."""
+    click.echo(message, err=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the error boundary
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    from amsread.errors import AmsReadError
+
+    try:
+        cli.main(args=argv, prog_name="amsread", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(0)
+    except AmsReadError as e:
+        if _debug:
+            raise
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(getattr(e, "exit_code", EXIT_ERROR))
+    except OSError as e:
+        if _debug:
+            raise
+        click.echo(f"Error: {e.strerror or e}", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(0)
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+

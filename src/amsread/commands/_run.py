@@ -1,0 +1,77 @@
+"""The loop every reading command shares: open the source, run the pipeline, summarise at the end.
+
+The summary goes to stderr at every exit: the end of a capture, ``--count`` reached, Ctrl-C
+(then exit 130), or a closed pipe (then quietly).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+
+from amsread.cli import note
+from amsread.errors import AmsReadError
+from amsread.settings import SerialSettings
+
+
+@contextlib.contextmanager
+def running(
+    source_spec: str,
+    settings: SerialSettings,
+    *,
+    input_format: str = "auto",
+    record: str | None = None,
+    quiet: bool = False,
+    verbose: bool = False,
+    strict: bool = False,
+    on_error: Callable[[AmsReadError], None] | None = None,
+    on_discard: Callable[[bytes], None] | None = None,
+    pipeline_kwargs: dict[str, Any] | None = None,
+) -> Iterator[tuple[Any, Any]]:
+    """Open ``source_spec`` and a pipeline; yield ``(source, pipeline)``; always summarise."""
+    from amsread.pipeline import Pipeline
+    from amsread.source import open_source
+
+    def report(err: AmsReadError) -> None:
+        if verbose:
+            note(f"skipped: {getattr(err, 'reason', type(err).__name__)}: {err}")
+        if on_error is not None:
+            on_error(err)
+
+    src = open_source(source_spec, settings, input_format=input_format, record=record)  # type: ignore[arg-type]
+    pipeline = Pipeline(on_error=report, on_discard=on_discard, strict=strict, **(pipeline_kwargs or {}))
+    if src.live and not quiet:
+        note(f"reading {src.description}")
+    interrupted = False
+    try:
+        yield src, pipeline
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        src.close()
+        if not quiet:
+            with contextlib.suppress(Exception):
+                note(pipeline.stats.summary())
+    if interrupted:
+        raise click.exceptions.Abort()
+
+
+def take(items: Iterator[Any], count: int | None) -> Iterator[Any]:
+    """At most ``count`` items (all when None)."""
+    if count is None:
+        yield from items
+        return
+    for i, item in enumerate(items, 1):
+        yield item
+        if i >= count:
+            return
+
+
+def emit(line: str) -> None:
+    """One line of data on stdout, flushed at once (a row must survive a kill)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,73 @@
+"""Every output format, in one place: hex lines, frame annotation, text listing, CSV, JSON lines.
+
+Formatting lives here only; commands choose a writer and hand it readings or frames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+CONTROL_NAMES: Final = {0x13: "UI, P/F=1", 0x03: "UI, P/F=0 (more segments)", 0x10: "I-frame N(S)=0 N(R)=0 P/F=1"}
+APDU_NAMES: Final = {
+    0x0F: "data-notification",
+    0xDB: "general-glo-ciphering",
+    0xE0: "general-block-transfer",
+    0xDC: "general-ded-ciphering",
+    0xDD: "general-ciphering",
+    0xDF: "general-signing",
+}
+
+
+def format_time(stamp: float | None) -> str:
+    """Local wall-clock time with milliseconds, or ``-`` for replayed captures."""
+    if stamp is None:
+        return "-" + " " * 11
+    return dt.datetime.fromtimestamp(stamp).strftime("%H:%M:%S.%f")[:-3]
+
+
+def format_hex_line(raw: bytes, status: str, stamp: float | None) -> str:
+    """``12:00:01.234   44 ok        7ea02a41...``: one frame (or a run of stray bytes) per line."""
+    return f"{format_time(stamp)} {len(raw):4d} {status:<14} {raw.hex()}"
+
+
+def _spaced(b: bytes, limit: int = 16) -> str:
+    text = " ".join(f"{x:02X}" for x in b[:limit])
+    return text + (" …" if len(b) > limit else "")
+
+
+def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
+    """A frame broken into its fields, one per line, read with the ``HdlcFrame`` declaration."""
+    from amsread.hdlc import HdlcFrame, address_value
+
+    parsed = HdlcFrame.parse(raw)
+    header = parsed.body.value.header
+    h = header.value
+    fmt = h.format
+    info: bytes = parsed.body.value.information
+    dest, src = bytes(h.destination), bytes(h.source)
+    off = 1
+    rows = [(raw[:1], "flag")]
+    rows.append(
+        (raw[1:3], f"format: type 3, segmentation {int(fmt.segmented)}, length {fmt.length}")
+    )
+    off = 3
+    rows.append((dest, f"destination address {address_value(dest)}"))
+    off += len(dest)
+    rows.append((src, f"source address {address_value(src)}"))
+    off += len(src)
+    rows.append((raw[off : off + 1], f"control {h.control:02X}: {CONTROL_NAMES.get(h.control, 'other')}"))
+    off += 1
+    rows.append((raw[off : off + 2], f"HCS 0x{parsed.body.value.hcs:04X} ok"))
+    apdu = info
+    if info[:3] == b"\xe6\xe7\x00":
+        rows.append((info[:3], "LLC: destination LSAP E6, source LSAP E7, quality 00"))
+        apdu = info[3:]
+    if apdu:
+        name = APDU_NAMES.get(apdu[0], "continuation or unknown")
+        rows.append((apdu, f"APDU, {len(apdu)} bytes: {name}"))
+    rows.append((raw[-3:-1], f"FCS 0x{parsed.fcs:04X} ok"))
+    rows.append((raw[-1:], "flag"))
+    head = f"{format_time(stamp)} {len(raw):4d} ok"
+    body = "\n".join(f"    {_spaced(b):<50} {label}" for b, label in rows)
+    return f"{head}\n{body}"
