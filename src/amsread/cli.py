@@ -152,6 +152,61 @@ def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def decode_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """What the frames cannot say, collapsed into one ``options`` (a ``DecodeOptions``)."""
+
+    @click.option(
+        "--meter-tz",
+        default="Europe/Oslo",
+        show_default=True,
+        metavar="ZONE",
+        help="Time zone of the meter's clock where the meter sends no UTC offset.",
+    )
+    @click.option(
+        "--ct-ratio",
+        metavar="N",
+        help="Current-transformer ratio (e.g. 200/5 or 40): multiplies currents, powers and energies "
+        "of CT meters that report secondary values.",
+    )
+    @click.option(
+        "--country",
+        type=click.Choice(["NO", "SE", "DK", "AT", "CH"], case_sensitive=False),
+        default="NO",
+        show_default=True,
+        help="Where the meter is: Swedish Kamstrup meters count energy in Wh, not 10 Wh.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, meter_tz: str, ct_ratio: str | None, country: str, **kwargs: Any) -> Any:
+        kwargs["options"] = make_decode_options(meter_tz, ct_ratio, country.upper(), kwargs.get("meter"))
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def make_decode_options(meter_tz: str, ct_ratio: str | None, country: str, meter: str | None) -> Any:
+    """Validate the decode options; bad values are usage errors with one clear line."""
+    from decimal import Decimal, InvalidOperation
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from amsread.readings import DecodeOptions
+
+    try:
+        tz = ZoneInfo(meter_tz)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise click.BadParameter(f"unknown time zone {meter_tz!r}", param_hint="--meter-tz") from e
+    ratio = None
+    if ct_ratio is not None:
+        try:
+            num, _, den = ct_ratio.partition("/")
+            ratio = Decimal(num) / Decimal(den or 1)
+        except (InvalidOperation, ZeroDivisionError) as e:
+            raise click.BadParameter(f"not a ratio: {ct_ratio!r}", param_hint="--ct-ratio") from e
+        if ratio <= 0:
+            raise click.BadParameter("must be positive", param_hint="--ct-ratio")
+    manufacturer = meter if meter in ("aidon", "kaifa", "kamstrup", "landisgyr") else None
+    return DecodeOptions(meter_tz=tz, ct_ratio=ratio, country=country, manufacturer=manufacturer)
+
+
 def note(message: str) -> None:
     """A diagnostic line on stderr (never stdout: stdout carries data only)."""
     click.echo(message, err=True)
@@ -200,4 +255,3 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-

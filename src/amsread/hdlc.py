@@ -114,9 +114,7 @@ def build_frame(
         "source": list(source),
         "control": control,
     }
-    return HdlcFrame.build(
-        {"body": {"value": {"header": {"value": header}, "information": information}}}
-    )
+    return HdlcFrame.build({"body": {"value": {"header": {"value": header}, "information": information}}})
 
 
 def parse_frame_fields(raw: bytes) -> c.Container:
@@ -332,7 +330,9 @@ class FrameSplitter:
             ends.append(i)
         header_end = i + 3  # control + HCS
         if header_end - start + 1 > length:
-            return FrameLengthError(f"length {length} shorter than the header", raw=bytes(buf[start : start + 3]))
+            return FrameLengthError(
+                f"length {length} shorter than the header", raw=bytes(buf[start : start + 3])
+            )
         if header_end > n:
             return None
         if fcs16(buf[start + 1 : i + 1]) != buf[i + 1] | (buf[i + 2] << 8):
@@ -342,7 +342,8 @@ class FrameSplitter:
             return None
         if buf[end] != FLAG:
             return FrameFlagError(
-                f"no closing flag after {length} bytes (found {buf[end]:02X})", raw=bytes(buf[start : end + 1])
+                f"no closing flag after {length} bytes (found {buf[end]:02X})",
+                raw=bytes(buf[start : end + 1]),
             )
         if fcs16(buf[start + 1 : end - 2]) != buf[end - 2] | (buf[end - 1] << 8):
             return FrameChecksumError("frame checksum mismatch", raw=bytes(buf[start : end + 1]))

@@ -5,10 +5,20 @@ Formatting lives here only; commands choose a writer and hand it readings or fra
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from typing import Final
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final, TextIO
 
-CONTROL_NAMES: Final = {0x13: "UI, P/F=1", 0x03: "UI, P/F=0 (more segments)", 0x10: "I-frame N(S)=0 N(R)=0 P/F=1"}
+if TYPE_CHECKING:
+    from amsread.readings import Reading
+
+CONTROL_NAMES: Final = {
+    0x13: "UI, P/F=1",
+    0x03: "UI, P/F=0 (more segments)",
+    0x10: "I-frame N(S)=0 N(R)=0 P/F=1",
+}
 APDU_NAMES: Final = {
     0x0F: "data-notification",
     0xDB: "general-glo-ciphering",
@@ -48,9 +58,7 @@ def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
     dest, src = bytes(h.destination), bytes(h.source)
     off = 1
     rows = [(raw[:1], "flag")]
-    rows.append(
-        (raw[1:3], f"format: type 3, segmentation {int(fmt.segmented)}, length {fmt.length}")
-    )
+    rows.append((raw[1:3], f"format: type 3, segmentation {int(fmt.segmented)}, length {fmt.length}"))
     off = 3
     rows.append((dest, f"destination address {address_value(dest)}"))
     off += len(dest)
@@ -71,3 +79,75 @@ def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
     head = f"{format_time(stamp)} {len(raw):4d} ok"
     body = "\n".join(f"    {_spaced(b):<50} {label}" for b, label in rows)
     return f"{head}\n{body}"
+
+
+# --------------------------------------------------------------------------------------------
+# readings
+# --------------------------------------------------------------------------------------------
+
+
+def format_value(value: object) -> str:
+    """A value as printed in CSV and text: exact decimals, ISO 8601 times, empty for absent."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        if value.microsecond:
+            return value.isoformat(timespec="milliseconds")
+        return value.isoformat()
+    return str(value)
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, Decimal)):
+        return format(value, "f") if isinstance(value, Decimal) else str(value)
+    if isinstance(value, float):
+        return json.dumps(value)
+    return json.dumps(format_value(value), ensure_ascii=False)
+
+
+def json_line(reading: Reading) -> str:
+    """One JSON object on one line; numbers exact (``227.6``, never ``227.59999999999997``)."""
+    fields = reading.as_dict()
+    return "{" + ", ".join(f"{json.dumps(k)}: {_json_value(v)}" for k, v in fields.items()) + "}"
+
+
+class CsvWriter:
+    """CSV rows of chosen columns; the header once (unless told not to), every row flushed."""
+
+    def __init__(self, stream: TextIO, columns: tuple[str, ...], *, header: bool = True) -> None:
+        self._stream = stream
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self.columns = columns
+        self._header_due = header
+
+    def write(self, reading: Reading) -> None:
+        if self._header_due:
+            self._writer.writerow(self.columns)
+            self._header_due = False
+        self._writer.writerow([format_value(reading.get(c)) for c in self.columns])
+        self._stream.flush()
+
+
+def text_listing(reading: Reading) -> str:
+    """A readable listing of one reading: name, value with unit, OBIS code."""
+    from amsread.readings import COLUMNS
+
+    head = [
+        f"meter_time      {format_value(reading.meter_time) or '-'}",
+        f"manufacturer    {reading.manufacturer or '-'}",
+        f"list            {reading.list or '-'}    (layout {reading.layout})",
+    ]
+    if reading.received_at is not None:
+        head.insert(0, f"received_at     {format_value(reading.received_at)}")
+    rows = []
+    names = [c for c in COLUMNS[4:] if c in reading.values] + [k for k in reading.values if k not in COLUMNS]
+    for name in names:
+        value = format_value(reading.values[name])
+        unit = reading.units.get(name, "")
+        code = reading.obis.get(name, name if ":" in name else "")
+        rows.append(f"{name:<26} {value + (' ' + unit if unit else ''):>22}   {code}")
+    return "\n".join(head + rows)

@@ -118,7 +118,9 @@ class Pipeline:
                 self.stats.messages += 1
                 yield frame, info
 
-    def readings(self, source: Iterable[bytes], *, live: bool = False, decoder: object = None) -> Iterator[Reading]:
+    def readings(
+        self, source: Iterable[bytes], *, live: bool = False, decoder: object = None
+    ) -> Iterator[Reading]:
         """Decoded readings; every decode error is counted and skipped."""
         from amsread.readings import ReadingDecoder
 

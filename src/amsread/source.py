@@ -14,6 +14,7 @@ This module and ``cli`` are the only ones that touch the outside world.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -187,7 +188,7 @@ def open_source(
 
 def _open_record(path: str) -> IO[bytes]:
     try:
-        return open(path, "ab")  # noqa: SIM115 - closed by Source.close
+        return open(path, "ab")
     except OSError as e:
         raise UnreadableFileError(f"cannot write record file {path}: {e.strerror}") from e
 
@@ -323,10 +324,8 @@ def _device_present(spec: str) -> bool:
 
 
 def _close_quietly(port: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):
         port.close()
-    except Exception:  # noqa: BLE001 - closing a dead port may fail in any way; nothing to do
-        pass
 
 
 def _short(e: BaseException) -> str:

@@ -1,0 +1,53 @@
+"""``amsread csv``: the contract's columns, one flushed row per reading."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from amsread.cli import CONTEXT_SETTINGS, decode_options, source_options
+from amsread.commands._readings import each_reading
+
+
+@click.command("csv", context_settings=CONTEXT_SETTINGS)
+@source_options
+@decode_options
+@click.option(
+    "--columns",
+    metavar="A,B,...",
+    help="Columns to print, in this order (contract names, or extras such as power_factor).",
+)
+@click.option("--no-header", is_flag=True, help="Leave out the header row (for appending to a file).")
+def command(
+    source: str,
+    settings: Any,
+    options: Any,
+    meter: str | None,
+    columns: str | None,
+    no_header: bool,
+    **kw: Any,
+) -> None:
+    """Print every reading from SOURCE as a CSV row, header first.
+
+    The columns are those of the output contract (docs/output-contract.md); an empty cell is a
+    value the meter did not send. Each row is flushed, so `>> file` loses nothing when stopped.
+
+    Examples:
+
+    \b
+        amsread csv /dev/ttyUSB0 >> power.csv
+        amsread csv /dev/ttyUSB0 --no-header >> power.csv
+        amsread csv capture.bin --columns meter_time,active_power_import,active_energy_import
+    """
+    from amsread.output import CsvWriter
+    from amsread.readings import COLUMNS
+
+    chosen = COLUMNS
+    if columns:
+        chosen = tuple(c.strip() for c in columns.split(",") if c.strip())
+        if not chosen:
+            raise click.BadParameter("no column named", param_hint="--columns")
+    writer = CsvWriter(sys.stdout, chosen, header=not no_header)
+    each_reading(source, settings, options, write=writer.write, **kw)

@@ -1,0 +1,350 @@
+"""DLMS/COSEM application layer: LLC, data-notification and the A-XDR data tree.
+
+Declarations follow the DLMS Green Book (GB9 §9.2, §9.5 A-XDR) and Blue Book (BB13 §4.1.6.1
+date-time, §4.3.2 scaler-unit, Table 2 data types). construct stays at this edge: parsed containers
+become plain Python values and frozen dataclasses at once, and construct's errors (and the plain
+``struct.error``, ``RecursionError`` or ``ValueError`` a corrupted frame can provoke) become
+``DecodeError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from dataclasses import dataclass
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import construct as c
+from construct import this
+
+from amsread.errors import DecodeError, LlcError, UnsupportedApduError
+from amsread.obis import Obis
+
+LLC: Final = b"\xe6\xe7\x00"
+DATA_NOTIFICATION: Final = 0x0F
+GENERAL_GLO_CIPHERING: Final = 0xDB
+GENERAL_BLOCK_TRANSFER: Final = 0xE0
+
+# --------------------------------------------------------------------------------------------
+# A-XDR primitives
+# --------------------------------------------------------------------------------------------
+
+
+class AxdrLength(c.Construct):
+    """A-XDR length or count: one byte below 0x80, else ``0x80 | n`` and n big-endian bytes."""
+
+    def _parse(self, stream: Any, context: Any, path: str) -> int:
+        first = c.stream_read(stream, 1, path)[0]
+        if first < 0x80:
+            return first
+        n = first & 0x7F
+        if not 1 <= n <= 4:
+            raise c.ExplicitError(f"A-XDR length of {n} bytes", path=path)
+        return int.from_bytes(c.stream_read(stream, n, path), "big")
+
+    def _build(self, obj: int, stream: Any, context: Any, path: str) -> int:
+        if obj < 0x80:
+            c.stream_write(stream, bytes((obj,)), 1, path)
+        else:
+            body = obj.to_bytes((obj.bit_length() + 7) // 8, "big")
+            c.stream_write(stream, bytes((0x80 | len(body),)) + body, 1 + len(body), path)
+        return obj
+
+    def _sizeof(self, context: Any, path: str) -> int:
+        raise c.SizeofError(path=path)
+
+
+AxdrLength = AxdrLength()  # type: ignore[misc]  # one stateless instance serves everywhere
+
+
+class TAG:
+    """A-XDR Data tags (BB13 Table 2)."""
+
+    NULL = 0x00
+    ARRAY = 0x01
+    STRUCTURE = 0x02
+    BOOLEAN = 0x03
+    BIT_STRING = 0x04
+    DOUBLE_LONG = 0x05
+    DOUBLE_LONG_UNSIGNED = 0x06
+    OCTET_STRING = 0x09
+    VISIBLE_STRING = 0x0A
+    UTF8_STRING = 0x0C
+    BCD = 0x0D
+    INTEGER = 0x0F
+    LONG = 0x10
+    UNSIGNED = 0x11
+    LONG_UNSIGNED = 0x12
+    LONG64 = 0x14
+    LONG64_UNSIGNED = 0x15
+    ENUM = 0x16
+    FLOAT32 = 0x17
+    FLOAT64 = 0x18
+    DATE_TIME = 0x19
+    DATE = 0x1A
+    TIME = 0x1B
+
+
+#: The fixed-size scalar types, by tag: shared by the generic tree and the flat layouts.
+SCALARS: Final[dict[int, c.Construct]] = {
+    TAG.BOOLEAN: c.Int8ub,
+    TAG.DOUBLE_LONG: c.Int32sb,
+    TAG.DOUBLE_LONG_UNSIGNED: c.Int32ub,
+    TAG.BCD: c.Int8ub,
+    TAG.INTEGER: c.Int8sb,
+    TAG.LONG: c.Int16sb,
+    TAG.UNSIGNED: c.Int8ub,
+    TAG.LONG_UNSIGNED: c.Int16ub,
+    TAG.LONG64: c.Int64sb,
+    TAG.LONG64_UNSIGNED: c.Int64ub,
+    TAG.ENUM: c.Int8ub,
+    TAG.FLOAT32: c.Float32b,
+    TAG.FLOAT64: c.Float64b,
+    TAG.DATE_TIME: c.Bytes(12),
+    TAG.DATE: c.Bytes(5),
+    TAG.TIME: c.Bytes(4),
+}
+
+#: Strings: an A-XDR length, then that many bytes.
+STRINGS: Final = frozenset({TAG.OCTET_STRING, TAG.VISIBLE_STRING, TAG.UTF8_STRING})
+
+BitString = c.Struct("bits" / AxdrLength, "data" / c.Bytes((this.bits + 7) // 8))
+
+#: One A-XDR ``Data`` value (GB9 §9.5): a tag, then what the tag says.
+Data = c.Struct(
+    "tag" / c.Byte,
+    "value"
+    / c.Switch(
+        this.tag,
+        {
+            TAG.NULL: c.Pass,
+            TAG.ARRAY: c.PrefixedArray(AxdrLength, c.LazyBound(lambda: Data)),
+            TAG.STRUCTURE: c.PrefixedArray(AxdrLength, c.LazyBound(lambda: Data)),
+            TAG.BIT_STRING: BitString,
+            **{t: c.Prefixed(AxdrLength, c.GreedyBytes) for t in STRINGS},
+            **SCALARS,
+        },
+        default=c.Error,
+    ),
+)
+
+#: COSEM date-time, 12 bytes (BB13 §4.1.6.1). 0xFF fields are "not specified"; deviation 0x8000 too.
+CosemDateTimeStruct = c.Struct(
+    "year" / c.Int16ub,
+    "month" / c.Int8ub,
+    "day" / c.Int8ub,
+    "weekday" / c.Int8ub,
+    "hour" / c.Int8ub,
+    "minute" / c.Int8ub,
+    "second" / c.Int8ub,
+    "hundredths" / c.Int8ub,
+    "deviation" / c.Int16sb,
+    "status" / c.Int8ub,
+)
+_CosemDateTimeCompiled = CosemDateTimeStruct.compile()
+
+#: The scaler-unit structure of a Register: ``02 02 0F <scaler> 16 <unit>`` (BB13 §4.3.2).
+ScalerUnit = c.Struct(
+    c.Const(b"\x02\x02\x0f"),
+    "scaler" / c.Int8sb,
+    c.Const(b"\x16"),
+    "unit" / c.Int8ub,
+)
+
+#: The date-time field of a data-notification, in all three forms met on real meters
+#: (han-protocol.md §5.3): ``00`` (none), ``0C`` + 12 (standard), ``09 0C`` + 12 (Data-tagged).
+HeaderDateTime = c.Struct(
+    "form" / c.OneOf(c.Int8ub, [0x00, 0x0C, 0x09]),
+    "tagged_length" / c.If(this.form == 0x09, c.Const(b"\x0c")),
+    "value" / c.If(this.form != 0x00, c.Bytes(12)),
+)
+
+#: data-notification (GB9 §9.3.x, tag 0x0F): long-invoke-id-and-priority, date-time, body.
+DataNotification = c.Struct(
+    "tag" / c.Const(bytes((DATA_NOTIFICATION,))),
+    "long_invoke_id_and_priority" / c.Int32ub,
+    "date_time" / HeaderDateTime,
+    "notification_body" / Data,
+)
+
+#: The fixed head of a data-notification up to its body, compiled for the fast path.
+NotificationHead = c.Struct(
+    "tag" / c.Const(bytes((DATA_NOTIFICATION,))),
+    "long_invoke_id_and_priority" / c.Int32ub,
+    "date_time" / HeaderDateTime,
+    "body_offset" / c.Tell,
+)
+_NotificationHeadCompiled = NotificationHead.compile()
+
+#: Everything that decoding a corrupted message can raise from below us.
+PARSE_ERRORS: Final = (
+    c.ConstructError,
+    struct.error,
+    RecursionError,
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+)
+
+# --------------------------------------------------------------------------------------------
+# plain values
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CosemDateTime:
+    """A COSEM date-time; ``None`` in a field means "not specified"."""
+
+    year: int | None
+    month: int | None
+    day: int | None
+    hour: int | None
+    minute: int | None
+    second: int | None
+    hundredths: int | None
+    deviation: int | None
+    """Minutes, with UTC = local + deviation (so CET is -60); None for 0x8000."""
+    status: int | None
+    raw: bytes
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> CosemDateTime:
+        if len(raw) != 12:
+            raise DecodeError(f"date-time must be 12 bytes, got {len(raw)}", raw=raw)
+        p = _CosemDateTimeCompiled.parse(raw)
+
+        def ns(v: int, missing: int = 0xFF) -> int | None:
+            return None if v == missing else v
+
+        return cls(
+            year=ns(p.year, 0xFFFF),
+            month=ns(p.month),
+            day=ns(p.day),
+            hour=ns(p.hour),
+            minute=ns(p.minute),
+            second=ns(p.second),
+            hundredths=ns(p.hundredths),
+            deviation=None if p.deviation == -0x8000 else p.deviation,
+            status=ns(p.status),
+            raw=bytes(raw),
+        )
+
+    @property
+    def dst(self) -> bool:
+        return self.status is not None and bool(self.status & 0x80)
+
+    def to_datetime(self, tz: dt.tzinfo, *, use_deviation: bool = True) -> dt.datetime | None:
+        """An aware datetime: the deviation's offset when given and trusted, else local in ``tz``.
+
+        Returns None when the date or time is not fully specified (or not a real date).
+        """
+        if None in (self.year, self.month, self.day, self.hour, self.minute):
+            return None
+        micro = (self.hundredths or 0) * 10_000 if (self.hundredths or 0) < 100 else 0
+        try:
+            naive = dt.datetime(
+                self.year,
+                self.month,
+                self.day,
+                self.hour,
+                self.minute,
+                self.second or 0,
+                micro,  # type: ignore[arg-type]
+            )
+        except ValueError:
+            return None
+        if use_deviation and self.deviation is not None and -720 <= self.deviation <= 720:
+            return naive.replace(tzinfo=dt.timezone(dt.timedelta(minutes=-self.deviation)))
+        return naive.replace(tzinfo=tz)
+
+
+@dataclass(frozen=True, slots=True)
+class Apdu:
+    """A decoded data-notification: its invoke id, header time and the data tree as plain values.
+
+    In ``body``: array and structure are tuples, null-data is None, octet-strings are bytes,
+    visible- and utf8-strings are str, numbers are int (float only for float32/64 tags), and a
+    tagged date-time is a ``CosemDateTime``.
+    """
+
+    invoke_id: int
+    date_time: CosemDateTime | None
+    body: Any
+
+
+def _plain(node: Any) -> Any:
+    tag = node.tag
+    value = node.value
+    if tag in (TAG.ARRAY, TAG.STRUCTURE):
+        return tuple(_plain(x) for x in value)
+    if tag == TAG.VISIBLE_STRING:
+        return value.decode("latin-1")
+    if tag == TAG.UTF8_STRING:
+        return value.decode("utf-8", "replace")
+    if tag == TAG.DATE_TIME:
+        return CosemDateTime.from_bytes(value)
+    if tag == TAG.NULL:
+        return None
+    if tag == TAG.BIT_STRING:
+        return value.data
+    return value
+
+
+def strip_llc(info: bytes) -> bytes:
+    """The APDU inside an information field that starts with the LLC header E6 E7 00."""
+    if info[:3] != LLC:
+        raise LlcError(f"LLC header {info[:3].hex(' ')} is not E6 E7 00", raw=info)
+    return info[3:]
+
+
+def decode_head(apdu: bytes) -> tuple[int, CosemDateTime | None, int]:
+    """Invoke id, header date-time and the offset of the body in a data-notification."""
+    if not apdu:
+        raise DecodeError("empty APDU", raw=apdu)
+    if apdu[0] != DATA_NOTIFICATION:
+        raise UnsupportedApduError(f"APDU tag {apdu[0]:02X} is not a data-notification", raw=apdu)
+    try:
+        head = _NotificationHeadCompiled.parse(apdu)
+    except PARSE_ERRORS as e:
+        raise DecodeError(f"cannot decode data-notification header: {e}", raw=apdu) from e
+    stamp = CosemDateTime.from_bytes(head.date_time.value) if head.date_time.value is not None else None
+    return head.long_invoke_id_and_priority & 0xFFFFFF, stamp, head.body_offset
+
+
+def decode_data(raw: bytes) -> Any:
+    """One A-XDR Data value (the generic, self-describing parse) as plain values."""
+    try:
+        return _plain(Data.parse(raw))
+    except PARSE_ERRORS as e:
+        raise DecodeError(f"cannot decode A-XDR data: {_short(e)}", raw=raw) from e
+
+
+def decode_apdu(apdu: bytes) -> Apdu:
+    """A data-notification APDU to an ``Apdu`` through the generic data-tree parse."""
+    invoke_id, stamp, offset = decode_head(apdu)
+    body = decode_data(apdu[offset:])
+    return Apdu(invoke_id, stamp, body)
+
+
+def _short(e: BaseException) -> str:
+    return str(e).split("\n")[0][:160]
+
+
+def encode_data(value: Any, tag: int) -> bytes:
+    """Build one A-XDR value with the ``Data`` declaration (for the demo meter and tests)."""
+    if tag in STRINGS and isinstance(value, str):
+        value = value.encode("latin-1")
+    return Data.build({"tag": tag, "value": value})
+
+
+def oslo() -> ZoneInfo:
+    return ZoneInfo("Europe/Oslo")
+
+
+def obis_of(value: Any) -> Obis | None:
+    """An OBIS code when ``value`` is a 6-byte octet-string, else None."""
+    if isinstance(value, bytes) and len(value) == 6:
+        return Obis.from_bytes(value)
+    return None

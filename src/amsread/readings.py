@@ -1,0 +1,408 @@
+"""Readings: the output contract (docs/output-contract.md), made from decoded messages.
+
+A message becomes a list of ``Item``s (OBIS code, raw value, scaler, unit) by one of two roads:
+a flat, compiled per-layout declaration from ``layouts`` (the fast road for every list we know), or
+the generic A-XDR tree walked by its shape (any other well-formed message). ``to_reading`` then
+applies the scaler (from the frame where the meter sends one, else the vendor's implicit scaler from
+``IMPLICIT_SCALERS``) exactly, with ``Decimal``, and names each value by ``obis.info_for``.
+
+Nothing is carried from one message to the next: a list 1 reading has no meter id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from amsread.dlms import CosemDateTime, decode_data, decode_head, strip_llc
+from amsread.errors import DecodeError, LayoutError
+from amsread.obis import TEXT_FIELDS, info_for_raw
+
+#: The contract's columns, in CSV order.
+COLUMNS: Final = (
+    "received_at",
+    "meter_time",
+    "manufacturer",
+    "list",
+    "list_version",
+    "meter_id",
+    "meter_type",
+    "active_power_import",
+    "active_power_export",
+    "reactive_power_import",
+    "reactive_power_export",
+    "current_l1",
+    "current_l2",
+    "current_l3",
+    "voltage_l1",
+    "voltage_l2",
+    "voltage_l3",
+    "active_energy_import",
+    "active_energy_export",
+    "reactive_energy_import",
+    "reactive_energy_export",
+)
+
+#: List-version identifiers and the manufacturer they name (han-protocol.md §3.2, §3.7).
+LIST_VERSIONS: Final = {
+    "AIDON_V0001": "aidon",
+    "KFM_001": "kaifa",
+    "Kamstrup_V0001": "kamstrup",
+    "EMBRIQ_V1_1": "landisgyr",
+}
+
+#: Implicit scalers (power of ten of the base unit) for vendors that send none, keyed by
+#: (manufacturer, country, quantity). Kaifa: KFM p.4 and the checked captures (mA, 0.1 V, Wh);
+#: Kamstrup: KAM-NVE §2.7.1 "Scaler" column (I -2, U 0, P/Q 0, energy +1), Sweden energy in Wh.
+IMPLICIT_SCALERS: Final[dict[tuple[str, str], dict[str, int]]] = {
+    ("kaifa", "*"): {"current": -3, "voltage": -1, "power": 0, "energy": 0},
+    ("kamstrup", "*"): {"current": -2, "voltage": 0, "power": 0, "energy": 1},
+    ("kamstrup", "SE"): {"current": -2, "voltage": 0, "power": 0, "energy": 0},
+}
+
+#: Quantities a current-transformer ratio multiplies (the meter measures the secondary side).
+CT_SCALED_UNITS: Final = frozenset({"A", "W", "var", "kWh", "kvarh"})
+
+_KIND_OF_UNIT: Final = {
+    "A": "current",
+    "V": "voltage",
+    "W": "power",
+    "var": "power",
+    "kWh": "energy",
+    "kvarh": "energy",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One value as the meter sent it: OBIS code (6 raw bytes), raw value, scaler and unit if sent."""
+
+    obis: bytes
+    value: Any
+    scaler: int | None = None
+    unit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A decoded data-notification reduced to its items, before naming and scaling."""
+
+    items: tuple[Item, ...]
+    date_time: CosemDateTime | None
+    manufacturer: str | None
+    layout: str
+    invoke_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One reading, in the names, units and order of the output contract.
+
+    ``values`` holds every quantity the frame carried, contract columns first, then extra
+    quantities (per-phase powers, power factor, and OBIS codes amsread has no name for, keyed by
+    the code itself). Absent quantities are absent, never zero.
+    """
+
+    received_at: dt.datetime | None
+    meter_time: dt.datetime | None
+    manufacturer: str | None
+    list: int | None
+    values: dict[str, Any] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    obis: dict[str, str] = field(default_factory=dict)
+    layout: str = ""
+
+    def get(self, name: str) -> Any:
+        """The value of a contract column or extra quantity, or None."""
+        if name == "received_at":
+            return self.received_at
+        if name == "meter_time":
+            return self.meter_time
+        if name == "manufacturer":
+            return self.manufacturer
+        if name == "list":
+            return self.list
+        return self.values.get(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every present field, contract order first; the shape of a JSON line."""
+        out: dict[str, Any] = {}
+        for name in ("received_at", "meter_time", "manufacturer", "list"):
+            v = self.get(name)
+            if v is not None:
+                out[name] = v
+        ordered = [c for c in COLUMNS[4:] if c in self.values]
+        ordered += [k for k in self.values if k not in COLUMNS]
+        for k in ordered:
+            out[k] = self.values[k]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """What the frame cannot tell: the meter's time zone, a CT ratio, the country's scalers."""
+
+    meter_tz: dt.tzinfo = field(default_factory=lambda: ZoneInfo("Europe/Oslo"))
+    ct_ratio: Decimal | None = None
+    country: str = "NO"
+    manufacturer: str | None = None
+    """Force the manufacturer where the frame cannot tell (an Aidon-style list 1 from L+G)."""
+
+
+# --------------------------------------------------------------------------------------------
+# generic road: items from the data tree's shape
+# --------------------------------------------------------------------------------------------
+
+_KAIFA_VERSION: Final = b"KFM_001"
+LIST_VERSION_OBIS: Final = bytes((1, 1, 0, 2, 129, 255))
+
+
+def _is_obis(v: Any) -> bool:
+    return isinstance(v, bytes) and len(v) == 6
+
+
+def items_from_tree(body: Any) -> tuple[tuple[Item, ...], str]:
+    """Walk a generic data tree by its shape; return its items and the style found.
+
+    Styles: ``registers`` (Aidon/L+G: array of (OBIS, value[, scaler-unit]) structures), ``pairs``
+    (Kamstrup, Swedish Kaifa: an optional bare list version, then OBIS/value pairs with null-data
+    padding), ``positional`` (Kaifa Norway: bare values known by their count).
+    """
+    if not isinstance(body, tuple) or not body:
+        raise LayoutError("notification body is not a non-empty array or structure")
+    if all(isinstance(e, tuple) and e and _is_obis(e[0]) for e in body):
+        return tuple(_register_item(e) for e in body), "registers"
+    if any(_is_obis(e) for e in body):
+        return _pair_items(body), "pairs"
+    from amsread.layouts import kaifa_positions
+
+    positions = kaifa_positions(len(body))
+    if positions is None or (len(body) > 1 and body[0] != _KAIFA_VERSION):
+        raise LayoutError(f"unknown layout: {len(body)} bare values without OBIS codes")
+    return tuple(Item(obis, v) for obis, v in zip(positions, body, strict=True)), "positional"
+
+
+def _register_item(e: tuple[Any, ...]) -> Item:
+    if len(e) == 3 and isinstance(e[2], tuple) and len(e[2]) == 2:
+        scaler, unit = e[2]
+        if not isinstance(scaler, int) or not isinstance(unit, int):
+            raise LayoutError("scaler-unit is not two integers")
+        return Item(e[0], e[1], scaler, unit)
+    if len(e) == 2:
+        return Item(e[0], e[1])
+    raise LayoutError(f"register structure of {len(e)} elements")
+
+
+def _pair_items(body: tuple[Any, ...]) -> tuple[Item, ...]:
+    items = []
+    i = 0
+    if not _is_obis(body[0]) and isinstance(body[0], (str, bytes)):
+        items.append(Item(LIST_VERSION_OBIS, body[0]))
+        i = 1
+    n = len(body)
+    while i < n:
+        key = body[i]
+        if key is None and i + 1 < n and body[i + 1] is None:
+            i += 2  # null-data pair: a phase this meter does not have
+            continue
+        if not _is_obis(key) or i + 1 >= n:
+            raise LayoutError(f"element {i} is not an OBIS code of an OBIS/value pair")
+        items.append(Item(key, body[i + 1]))
+        i += 2
+    return tuple(items)
+
+
+# --------------------------------------------------------------------------------------------
+# items to a reading
+# --------------------------------------------------------------------------------------------
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bytes):
+        v = v.decode("latin-1")
+    return str(v).rstrip("\x00").strip()
+
+
+def _scaled(raw: int, exponent: int) -> int | Decimal:
+    if exponent == 0:
+        return raw
+    return Decimal(raw).scaleb(exponent)
+
+
+def _manufacturer(items: tuple[Item, ...], style: str, source: bytes | None) -> str | None:
+    for it in items:
+        if it.obis[2:] == LIST_VERSION_OBIS[2:]:
+            m = LIST_VERSIONS.get(_text(it.value))
+            if m is not None:
+                return m
+    if style == "positional":
+        return "kaifa"
+    if style == "registers":
+        return "aidon"
+    if source == b"\x21":
+        return "kamstrup"
+    return None
+
+
+def _list_level(names: set[str], manufacturer: str | None, style: str) -> int | None:
+    """Norwegian list 1/2/3, judged from the content (never from timing, han-protocol.md §3.1)."""
+    if names == {"active_power_import"}:
+        return 1
+    if "list_version" not in names or "meter_id" not in names:
+        return None
+    if "active_energy_import" in names:
+        return 3
+    return 2
+
+
+def to_reading(
+    message: Message,
+    options: DecodeOptions,
+    received_at: dt.datetime | None = None,
+) -> Reading:
+    """Name, scale and unit every item of ``message`` by the contract."""
+    manufacturer = message.manufacturer
+    if options.manufacturer and not any(it.obis[2:] == LIST_VERSION_OBIS[2:] for it in message.items):
+        manufacturer = options.manufacturer  # the frame cannot tell (list 1 has no list id)
+    implicit = IMPLICIT_SCALERS.get((manufacturer or "", options.country)) or IMPLICIT_SCALERS.get(
+        (manufacturer or "", "*")
+    )
+    values: dict[str, Any] = {}
+    units: dict[str, str] = {}
+    obis_of: dict[str, str] = {}
+    clock: CosemDateTime | None = None
+    ct = options.ct_ratio
+    for it in message.items:
+        info = info_for_raw(it.obis)
+        raw = it.value
+        if info is None:
+            name = _obis_text(it.obis)
+            if isinstance(raw, CosemDateTime):
+                raw = raw.raw.hex()
+            elif isinstance(raw, bytes):
+                raw = raw.hex()
+            elif isinstance(raw, int) and it.scaler is not None:
+                raw = _scaled(raw, it.scaler)
+            values[name] = raw
+            if it.unit is not None:
+                from amsread.obis import UNIT_NAMES
+
+                units[name] = UNIT_NAMES.get(it.unit, str(it.unit))
+            continue
+        name = info.name
+        obis_of[name] = _obis_text(it.obis)
+        if name == "meter_time":
+            clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
+            continue
+        if name in TEXT_FIELDS:
+            values[name] = _text(raw)
+            continue
+        if raw is None:
+            continue  # null-data: not sent
+        if not isinstance(raw, int):
+            values[name] = raw
+            continue
+        if it.scaler is not None:
+            scaler = it.scaler
+        elif implicit is not None:
+            scaler = implicit.get(_KIND_OF_UNIT.get(info.unit, ""), 0)
+        else:
+            scaler = 0
+        value = _scaled(raw, scaler + info.exponent)
+        if ct is not None and info.unit in CT_SCALED_UNITS:
+            value = value * ct
+        values[name] = value
+        if info.unit:
+            units[name] = info.unit
+    stamp = clock if clock is not None else message.date_time
+    meter_time = _meter_time(stamp, manufacturer, options.meter_tz) if stamp is not None else None
+    return Reading(
+        received_at=received_at,
+        meter_time=meter_time,
+        manufacturer=manufacturer,
+        list=_list_level(set(values), manufacturer, message.layout),
+        values=values,
+        units=units,
+        obis=obis_of,
+        layout=message.layout,
+    )
+
+
+def _datetime_or_none(raw: Any) -> CosemDateTime | None:
+    if isinstance(raw, bytes) and len(raw) == 12:
+        return CosemDateTime.from_bytes(raw)
+    return None
+
+
+def _meter_time(stamp: CosemDateTime, manufacturer: str | None, tz: dt.tzinfo) -> dt.datetime | None:
+    # Aidon NO sends deviation 0 all year (han-protocol.md §5.4): it is not a UTC offset.
+    trust = not (manufacturer == "aidon" and stamp.deviation == 0)
+    return stamp.to_datetime(tz, use_deviation=trust)
+
+
+def _obis_text(raw: bytes) -> str:
+    return f"{raw[0]}-{raw[1]}:{raw[2]}.{raw[3]}.{raw[4]}.{raw[5]}"
+
+
+# --------------------------------------------------------------------------------------------
+# the decoder the pipeline calls
+# --------------------------------------------------------------------------------------------
+
+
+class ReadingDecoder:
+    """Information field (or APDU) to ``Reading``: flat layouts first, the generic tree after.
+
+    ``unwrap`` turns ciphered or block-transferred APDUs into a plain data-notification; it is
+    None until security/block-transfer support is configured.
+    """
+
+    def __init__(self, options: DecodeOptions | None = None, *, use_layouts: bool = True) -> None:
+        from amsread.layouts import LayoutIndex
+
+        self.options = options or DecodeOptions()
+        self.layouts = LayoutIndex() if use_layouts else None
+        self.unwrap: Any = None
+
+    def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
+        """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
+        if self.unwrap is not None:
+            apdu = self.unwrap(apdu)
+            if apdu is None:
+                return None
+        invoke_id, stamp, offset = decode_head(apdu)
+        body = apdu[offset:]
+        if self.layouts is not None:
+            found = self.layouts.parse(body)
+            if found is not None:
+                items, layout = found
+                return Message(
+                    items, stamp, _manufacturer(items, layout.style, source), layout.name, invoke_id
+                )
+        tree = decode_data(body)
+        items, style = items_from_tree(tree)
+        return Message(items, stamp, _manufacturer(items, style, source), f"generic:{style}", invoke_id)
+
+    def decode(self, info: bytes, frame: Any = None) -> Reading | None:
+        """An HDLC information field (LLC first) to a reading."""
+        apdu = strip_llc(info)
+        source = getattr(frame, "source", None)
+        msg = self.message(apdu, source)
+        if msg is None:
+            return None
+        stamp = getattr(frame, "received_at", None)
+        received = dt.datetime.fromtimestamp(stamp).astimezone() if stamp is not None else None
+        return to_reading(msg, self.options, received)
+
+
+def decode_hex(text: str, options: DecodeOptions | None = None) -> list[Reading]:
+    """Convenience for tests and the REPL: every reading in a hex capture."""
+    from amsread.pipeline import Pipeline
+    from amsread.source import extract_hex
+
+    data = extract_hex(text)
+    if not data:
+        raise DecodeError("no hex bytes found")
+    return list(Pipeline().readings([data], decoder=ReadingDecoder(options)))
