@@ -1,0 +1,77 @@
+"""``amsread decode``: what is this frame saying? Hex pasted from anywhere, or a capture."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import click
+
+from amsread.cli import CONTEXT_SETTINGS, decode_options, serial_options
+from amsread.commands._readings import each_reading
+from amsread.commands._run import emit
+
+
+@click.command("decode", context_settings=CONTEXT_SETTINGS)
+@click.argument("data", nargs=-1, metavar="[HEX... | FILE | -]")
+@serial_options
+@decode_options
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of the readable listing.")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many readings.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad frame (exit 1).")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Report every skipped frame on stderr.")
+def command(
+    data: tuple[str, ...],
+    settings: Any,
+    options: Any,
+    meter: str | None,
+    as_json: bool,
+    count: int | None,
+    strict: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Decode frames given as hex on the command line, in a FILE, or on stdin (-).
+
+    Hex may be pasted as found in a forum post or a log line: spaces, colons, commas, 0x
+    prefixes and text around the bytes are ignored. Prints every value with its unit and
+    OBIS code; --json prints JSON lines instead.
+
+    Examples:
+
+    \b
+        amsread decode 7E A0 2A 41 08 83 13 04 13 E6 E7 00 0F 40 00 00 00 00 01 01 02 03 09 06 01 00 01 07 00 FF 06 00 00 02 00 02 02 0F 00 16 1B C1 2C 7E
+        amsread decode capture.hex --json
+        pbpaste | amsread decode -
+    """
+    from amsread.errors import DecodeError
+    from amsread.output import json_line, text_listing
+    from amsread.source import extract_hex
+
+    first = True
+
+    def write(reading: Any) -> None:
+        nonlocal first
+        if as_json:
+            emit(json_line(reading))
+            return
+        if not first:
+            emit("")
+        first = False
+        emit(text_listing(reading))
+
+    kw: dict[str, Any] = {"count": count, "strict": strict, "quiet": quiet, "verbose": verbose, "record": None}
+    if not data:
+        raise click.UsageError("give hex bytes, a capture FILE, or - for standard input")
+    if len(data) == 1 and (data[0] == "-" or os.path.exists(data[0])):
+        each_reading(data[0], settings, options, input_format="auto", write=write, **kw)
+        return
+    raw = extract_hex(" ".join(data))
+    if not raw:
+        raise DecodeError("no hex bytes found in the arguments")
+    with tempfile.NamedTemporaryFile(suffix=".bin") as tmp:
+        tmp.write(raw)
+        tmp.flush()
+        each_reading(tmp.name, settings, options, input_format="raw", write=write, **kw)
