@@ -672,16 +672,25 @@ def _value(tag: int) -> c.Construct:
     return SCALARS[tag]
 
 
-def declare(layout: Layout) -> c.Struct:
-    """One flat ``Struct`` for the whole body of ``layout``: ``v<i>`` values, ``s<i>``/``u<i>`` scaler-units."""
+#: The three date-time forms of a data-notification header (han-protocol.md §5.3): the byte(s)
+#: after the invoke id, and where the body starts.
+HEADER_FORMS: Final[dict[int, tuple[bytes, int]]] = {
+    0x00: (b"\x00", 6),
+    0x0C: (b"\x0c", 18),
+    0x09: (b"\x09\x0c", 19),
+}
+
+
+def _body_parts(layout: Layout, run: bytearray) -> list[c.Construct]:
+    """The fields of ``layout``'s body; ``run`` holds constant bytes still to be emitted before it."""
     parts: list[c.Construct] = []
-    run = bytearray(layout.prefix)
 
     def const() -> None:
         if run:
             parts.append(c.Const(bytes(run)))
             run.clear()
 
+    run += layout.prefix
     for i, f in enumerate(layout.fields):
         shape = f.shape
         if shape == "null_pair":
@@ -710,7 +719,28 @@ def declare(layout: Layout) -> c.Struct:
             parts.append(f"u{i}" / c.Int8ub)
     const()
     parts.append(c.Terminated)
-    return c.Struct(*parts)
+    return parts
+
+
+def declare(layout: Layout) -> c.Struct:
+    """The flat ``Struct`` of ``layout``'s notification body: values ``v<i>``, scaler-units ``s<i>``/``u<i>``."""
+    return c.Struct(*_body_parts(layout, bytearray()))
+
+
+def declare_apdu(layout: Layout, form: int) -> c.Struct:
+    """The whole data-notification in one flat ``Struct``: tag, invoke id, date-time form, body.
+
+    Constant bytes of the header run straight into the body's first constant, so a message of a
+    known list is checked and parsed in one compiled call.
+    """
+    head = [c.Const(b"\x0f"), "invoke_id" / c.Int32ub]
+    marker, _ = HEADER_FORMS[form]
+    run = bytearray(marker)
+    if form:
+        head.append(c.Const(bytes(run)))
+        run.clear()
+        head.append("date_time" / c.Bytes(12))
+    return c.Struct(*head, *_body_parts(layout, run))
 
 
 #: What a failed flat parse can raise: the body is simply not this layout.
@@ -718,44 +748,74 @@ _MISMATCH: Final = (c.ConstructError, struct.error, ValueError, IndexError)
 
 
 class CompiledLayout:
-    """A layout with its declaration, compiled once, and the keys to read its parse result."""
+    """A layout with its declarations and what each parsed value means.
 
-    __slots__ = ("compiled", "declaration", "keys", "layout")
+    ``declaration`` is the body alone (it builds bodies for the demo meter and the tests);
+    ``apdu(form)`` is the whole data-notification, compiled on first use for each header form.
+    """
 
     def __init__(self, layout: Layout) -> None:
+        from amsread.readings import slot_for
+
         self.layout = layout
         self.declaration = declare(layout)
-        self.compiled = self.declaration.compile()
-        self.keys = tuple(
-            (f.obis, f"v{i}", f"s{i}" if f.shape == "reg" else None, f"u{i}" if f.shape == "reg" else None)
-            for i, f in enumerate(layout.fields)
-            if f.shape != "null_pair"
-        )
+        self._compiled: Any = None
+        self._apdu: dict[int, Any] = {}
+        kept = [(i, f) for i, f in enumerate(layout.fields) if f.shape != "null_pair"]
+        self.slots = tuple(slot_for(f.obis) for _, f in kept)
+        self.names = tuple(f"v{i}" for i, _ in kept)
+        self.scaler_names = tuple(f"s{i}" if f.shape == "reg" else None for i, f in kept)
+        self.clock_at = tuple(k for k, (_, f) in enumerate(kept) if f.shape.endswith("clock"))
+        self.version_at = next((k for k, s in enumerate(self.slots) if s.name == "list_version"), None)
 
-    def items(self, parsed: Any) -> tuple[Any, ...]:
-        from amsread.dlms import CosemDateTime
-        from amsread.readings import Item
+    @property
+    def compiled(self) -> Any:
+        """The body declaration, compiled (the tests check it agrees with the interpreted one)."""
+        if self._compiled is None:
+            self._compiled = self.declaration.compile()
+        return self._compiled
 
-        out = []
-        for (obis, vk, sk, uk), f in zip(
-            self.keys, (f for f in self.layout.fields if f.shape != "null_pair"), strict=True
-        ):
-            v = parsed[vk]
-            if f.shape.endswith("clock"):
-                v = CosemDateTime.from_bytes(v)
-            out.append(Item(obis, v, parsed[sk], parsed[uk]) if sk else Item(obis, v))
-        return tuple(out)
+    def apdu(self, form: int) -> Any:
+        compiled = self._apdu.get(form)
+        if compiled is None:
+            compiled = self._apdu[form] = declare_apdu(self.layout, form).compile()
+        return compiled
 
     def build(self, values: dict[str, Any]) -> bytes:
         """Build the body from ``v<i>``/``s<i>``/``u<i>`` values (strings as bytes)."""
         return self.declaration.build(values)
 
+    def message(self, parsed: Any, source: bytes | None) -> Any:
+        """A ``readings.Message`` from a parsed APDU: no tree, just the values in table order."""
+        from amsread.dlms import CosemDateTime
+        from amsread.readings import Message, manufacturer_of
+
+        values = [parsed[n] for n in self.names]
+        for k in self.clock_at:
+            values[k] = CosemDateTime.from_bytes(values[k])
+        scalers = tuple(parsed[n] if n else None for n in self.scaler_names)
+        units = tuple(parsed["u" + n[1:]] if n else None for n in self.scaler_names)
+        stamp = parsed.get("date_time")
+        vals = tuple(values)
+        return Message(
+            self.slots,
+            vals,
+            scalers,
+            units,
+            CosemDateTime.from_bytes(stamp) if stamp is not None else None,
+            manufacturer_of(self.slots, vals, self.layout.style, source),
+            self.layout.name,
+            self.layout.list_level,
+            parsed["invoke_id"] & 0xFFFFFF,
+        )
+
 
 class LayoutIndex:
-    """Find the layout of a body: dispatch on its first two bytes, try the few candidates.
+    """Find the layout of a data-notification: dispatch on its header form and the body's first
+    two bytes (container tag and count), then try the few candidates.
 
     The candidate that matched last is tried first next time, so a steady stream costs one
-    compiled parse per message. A body no layout matches returns None (the generic road).
+    compiled parse per message. A message no layout matches returns None (the generic road).
     """
 
     def __init__(self, layouts: tuple[Layout, ...] = LAYOUTS) -> None:
@@ -763,21 +823,29 @@ class LayoutIndex:
         for layout in layouts:
             self._by_prefix.setdefault(layout.prefix, []).append(CompiledLayout(layout))
 
-    def parse(self, body: bytes) -> tuple[tuple[Any, ...], Layout] | None:
-        candidates = self._by_prefix.get(body[:2])
+    def parse(self, apdu: bytes, source: bytes | None = None) -> Any:
+        """A ``readings.Message`` for a data-notification of a known layout, else None."""
+        if len(apdu) < 8:
+            return None
+        form = HEADER_FORMS.get(apdu[5])
+        if form is None:
+            return None
+        start = form[1]
+        candidates = self._by_prefix.get(apdu[start : start + 2])
         if not candidates:
             return None
         for k, cl in enumerate(candidates):
             try:
-                parsed = cl.compiled.parse(body)
+                parsed = cl.apdu(apdu[5]).parse(apdu)
             except _MISMATCH:
                 continue
             if k:
                 candidates.insert(0, candidates.pop(k))
-            return cl.items(parsed), cl.layout
+            return cl.message(parsed, source)
         return None
 
     def compiled(self, name: str) -> CompiledLayout:
+        """The compiled layout called ``name``."""
         for candidates in self._by_prefix.values():
             for cl in candidates:
                 if cl.layout.name == name:

@@ -1,8 +1,8 @@
 """Readings: the output contract (docs/output-contract.md), made from decoded messages.
 
-A message becomes a list of ``Item``s (OBIS code, raw value, scaler, unit) by one of two roads:
-a flat, compiled per-layout declaration from ``layouts`` (the fast road for every list we know), or
-the generic A-XDR tree walked by its shape (any other well-formed message). ``to_reading`` then
+A message becomes a ``Message`` (slots, raw values, scalers) by one of two roads: a flat, compiled
+per-layout declaration from ``layouts`` (the fast road for every list we know), or the generic
+A-XDR tree walked by its shape into ``Item``s (any other well-formed message). ``to_reading`` then
 applies the scaler (from the frame where the meter sends one, else the vendor's implicit scaler from
 ``IMPLICIT_SCALERS``) exactly, with ``Decimal``, and names each value by ``obis.info_for``.
 
@@ -12,7 +12,8 @@ Nothing is carried from one message to the next: a list 1 reading has no meter i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -86,15 +87,87 @@ class Item:
     unit: int | None = None
 
 
+NUMBER: Final = 0
+TEXT: Final = 1
+TIME: Final = 2
+OTHER: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """What one position of a message means: worked out once per OBIS code, then reused.
+
+    ``kind`` is NUMBER (scaled into ``unit``), TEXT (list version, id, type), TIME (the clock) or
+    OTHER (a code amsread has no name for: kept under the code itself).
+    """
+
+    obis: bytes
+    code: str
+    name: str
+    unit: str
+    exponent: int
+    kind: int
+    quantity: str
+    """current, voltage, power or energy: the key of the vendor's implicit scaler."""
+    ct: bool
+    """A current-transformer ratio multiplies it."""
+
+
+@functools.cache
+def slot_for(obis: bytes) -> Slot:
+    """The meaning of one OBIS code, cached: a stream repeats the same few dozen codes for ever."""
+    code = f"{obis[0]}-{obis[1]}:{obis[2]}.{obis[3]}.{obis[4]}.{obis[5]}" if len(obis) == 6 else obis.hex()
+    info = info_for_raw(obis) if len(obis) == 6 else None
+    if info is None:
+        return Slot(obis, code, code, "", 0, OTHER, "", False)
+    if info.name == "meter_time":
+        kind = TIME
+    elif info.name in TEXT_FIELDS:
+        kind = TEXT
+    else:
+        kind = NUMBER
+    return Slot(
+        obis,
+        code,
+        info.name,
+        info.unit,
+        info.exponent,
+        kind,
+        _KIND_OF_UNIT.get(info.unit, ""),
+        info.unit in CT_SCALED_UNITS,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A decoded data-notification reduced to its items, before naming and scaling."""
+    """A decoded data-notification before naming and scaling: parallel tuples, one entry per value.
 
-    items: tuple[Item, ...]
+    ``scalers[i]``/``units[i]`` are what the frame sent (Aidon registers), else None.
+    """
+
+    slots: tuple[Slot, ...]
+    values: tuple[Any, ...]
+    scalers: tuple[int | None, ...]
+    units: tuple[int | None, ...]
     date_time: CosemDateTime | None
     manufacturer: str | None
     layout: str
+    list_level: int | None = None
     invoke_id: int = 0
+
+    @classmethod
+    def from_items(
+        cls, items: tuple[Item, ...], date_time: CosemDateTime | None, manufacturer: str | None, layout: str
+    ) -> Message:
+        return cls(
+            tuple(slot_for(it.obis) for it in items),
+            tuple(it.value for it in items),
+            tuple(it.scaler for it in items),
+            tuple(it.unit for it in items),
+            date_time,
+            manufacturer,
+            layout,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +184,29 @@ class Reading:
     manufacturer: str | None
     list: int | None
     values: dict[str, Any] = field(default_factory=dict)
-    units: dict[str, str] = field(default_factory=dict)
-    obis: dict[str, str] = field(default_factory=dict)
     layout: str = ""
+    message: Message | None = None
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Unit of each value (for the listings; CSV and JSON use the contract's fixed units)."""
+        from amsread.obis import UNIT_NAMES
+
+        out: dict[str, str] = {}
+        if self.message is not None:
+            for slot, unit in zip(self.message.slots, self.message.units, strict=True):
+                if slot.unit:
+                    out[slot.name] = slot.unit
+                elif slot.kind == OTHER and unit is not None:
+                    out[slot.name] = UNIT_NAMES.get(unit, str(unit))
+        return out
+
+    @property
+    def obis(self) -> dict[str, str]:
+        """OBIS code of each value, as ``A-B:C.D.E.F``."""
+        if self.message is None:
+            return {}
+        return {slot.name: slot.code for slot in self.message.slots}
 
     def get(self, name: str) -> Any:
         """The value of a contract column or extra quantity, or None."""
@@ -134,10 +227,13 @@ class Reading:
             v = self.get(name)
             if v is not None:
                 out[name] = v
-        ordered = [c for c in COLUMNS[4:] if c in self.values]
-        ordered += [k for k in self.values if k not in COLUMNS]
-        for k in ordered:
-            out[k] = self.values[k]
+        values = self.values
+        for k in COLUMNS[4:]:
+            if k in values:
+                out[k] = values[k]
+        for k, v in values.items():
+            if k not in out:
+                out[k] = v
         return out
 
 
@@ -232,12 +328,16 @@ def _scaled(raw: int, exponent: int) -> int | Decimal:
     return Decimal(raw).scaleb(exponent)
 
 
-def _manufacturer(items: tuple[Item, ...], style: str, source: bytes | None) -> str | None:
-    for it in items:
-        if it.obis[2:] == LIST_VERSION_OBIS[2:]:
-            m = LIST_VERSIONS.get(_text(it.value))
+def manufacturer_of(
+    slots: tuple[Slot, ...], values: tuple[Any, ...], style: str, source: bytes | None
+) -> str | None:
+    """The manufacturer, from the list id where there is one, else from the layout's style."""
+    for slot, value in zip(slots, values, strict=True):
+        if slot.name == "list_version":
+            m = LIST_VERSIONS.get(_text(value))
             if m is not None:
                 return m
+            break
     if style == "positional":
         return "kaifa"
     if style == "registers":
@@ -247,13 +347,13 @@ def _manufacturer(items: tuple[Item, ...], style: str, source: bytes | None) -> 
     return None
 
 
-def _list_level(names: set[str], manufacturer: str | None, style: str) -> int | None:
+def _list_level(values: dict[str, Any]) -> int | None:
     """Norwegian list 1/2/3, judged from the content (never from timing, han-protocol.md §3.1)."""
-    if names == {"active_power_import"}:
+    if len(values) == 1 and "active_power_import" in values:
         return 1
-    if "list_version" not in names or "meter_id" not in names:
+    if "list_version" not in values or "meter_id" not in values:
         return None
-    if "active_energy_import" in names:
+    if "active_energy_import" in values:
         return 3
     return 2
 
@@ -263,72 +363,52 @@ def to_reading(
     options: DecodeOptions,
     received_at: dt.datetime | None = None,
 ) -> Reading:
-    """Name, scale and unit every item of ``message`` by the contract."""
+    """Name, scale and unit every value of ``message`` by the contract, exactly."""
     manufacturer = message.manufacturer
-    if options.manufacturer and not any(it.obis[2:] == LIST_VERSION_OBIS[2:] for it in message.items):
+    if options.manufacturer and not any(s.name == "list_version" for s in message.slots):
         manufacturer = options.manufacturer  # the frame cannot tell (list 1 has no list id)
     implicit = IMPLICIT_SCALERS.get((manufacturer or "", options.country)) or IMPLICIT_SCALERS.get(
         (manufacturer or "", "*")
     )
     values: dict[str, Any] = {}
-    units: dict[str, str] = {}
-    obis_of: dict[str, str] = {}
     clock: CosemDateTime | None = None
     ct = options.ct_ratio
-    for it in message.items:
-        info = info_for_raw(it.obis)
-        raw = it.value
-        if info is None:
-            name = _obis_text(it.obis)
-            if isinstance(raw, CosemDateTime):
-                raw = raw.raw.hex()
-            elif isinstance(raw, bytes):
-                raw = raw.hex()
-            elif isinstance(raw, int) and it.scaler is not None:
-                raw = _scaled(raw, it.scaler)
-            values[name] = raw
-            if it.unit is not None:
-                from amsread.obis import UNIT_NAMES
-
-                units[name] = UNIT_NAMES.get(it.unit, str(it.unit))
-            continue
-        name = info.name
-        obis_of[name] = _obis_text(it.obis)
-        if name == "meter_time":
+    for slot, raw, scaler in zip(message.slots, message.values, message.scalers, strict=True):
+        kind = slot.kind
+        if kind == NUMBER:
+            if raw is None:
+                continue  # null-data: not sent
+            if type(raw) is int:
+                if scaler is None:
+                    scaler = implicit.get(slot.quantity, 0) if implicit is not None else 0
+                e = scaler + slot.exponent
+                value: Any = raw if e == 0 else Decimal(raw).scaleb(e)
+                if ct is not None and slot.ct:
+                    value = value * ct
+                values[slot.name] = value
+            else:
+                values[slot.name] = raw
+        elif kind == TEXT:
+            values[slot.name] = _text(raw)
+        elif kind == TIME:
             clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
-            continue
-        if name in TEXT_FIELDS:
-            values[name] = _text(raw)
-            continue
-        if raw is None:
-            continue  # null-data: not sent
-        if not isinstance(raw, int):
-            values[name] = raw
-            continue
-        if it.scaler is not None:
-            scaler = it.scaler
-        elif implicit is not None:
-            scaler = implicit.get(_KIND_OF_UNIT.get(info.unit, ""), 0)
         else:
-            scaler = 0
-        value = _scaled(raw, scaler + info.exponent)
-        if ct is not None and info.unit in CT_SCALED_UNITS:
-            value = value * ct
-        values[name] = value
-        if info.unit:
-            units[name] = info.unit
+            values[slot.name] = _other_value(raw, scaler)
     stamp = clock if clock is not None else message.date_time
     meter_time = _meter_time(stamp, manufacturer, options.meter_tz) if stamp is not None else None
-    return Reading(
-        received_at=received_at,
-        meter_time=meter_time,
-        manufacturer=manufacturer,
-        list=_list_level(set(values), manufacturer, message.layout),
-        values=values,
-        units=units,
-        obis=obis_of,
-        layout=message.layout,
-    )
+    level = message.list_level if message.list_level is not None else _list_level(values)
+    return Reading(received_at, meter_time, manufacturer, level, values, message.layout, message)
+
+
+def _other_value(raw: Any, scaler: int | None) -> Any:
+    """A value of a code amsread has no name for: scaled if the frame says how, else as sent."""
+    if isinstance(raw, CosemDateTime):
+        return raw.raw.hex()
+    if isinstance(raw, bytes):
+        return raw.hex()
+    if type(raw) is int and scaler:
+        return Decimal(raw).scaleb(scaler)
+    return raw
 
 
 def _datetime_or_none(raw: Any) -> CosemDateTime | None:
@@ -341,10 +421,6 @@ def _meter_time(stamp: CosemDateTime, manufacturer: str | None, tz: dt.tzinfo) -
     # Aidon NO sends deviation 0 all year (han-protocol.md §5.4): it is not a UTC offset.
     trust = not (manufacturer == "aidon" and stamp.deviation == 0)
     return stamp.to_datetime(tz, use_deviation=trust)
-
-
-def _obis_text(raw: bytes) -> str:
-    return f"{raw[0]}-{raw[1]}:{raw[2]}.{raw[3]}.{raw[4]}.{raw[5]}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,18 +448,17 @@ class ReadingDecoder:
             apdu = self.unwrap(apdu)
             if apdu is None:
                 return None
-        invoke_id, stamp, offset = decode_head(apdu)
-        body = apdu[offset:]
         if self.layouts is not None:
-            found = self.layouts.parse(body)
+            found = self.layouts.parse(apdu, source)
             if found is not None:
-                items, layout = found
-                return Message(
-                    items, stamp, _manufacturer(items, layout.style, source), layout.name, invoke_id
-                )
-        tree = decode_data(body)
+                return found
+        invoke_id, stamp, offset = decode_head(apdu)
+        tree = decode_data(apdu[offset:])
         items, style = items_from_tree(tree)
-        return Message(items, stamp, _manufacturer(items, style, source), f"generic:{style}", invoke_id)
+        msg = Message.from_items(items, stamp, None, f"generic:{style}")
+        return replace(
+            msg, manufacturer=manufacturer_of(msg.slots, msg.values, style, source), invoke_id=invoke_id
+        )
 
     def decode(self, info: bytes, frame: Any = None) -> Reading | None:
         """An HDLC information field (LLC first) to a reading."""
