@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         e.show()
         sys.exit(e.exit_code)
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         sys.exit(0)
     except AmsReadError as e:
         if _debug:
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0)
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -47,17 +47,25 @@ def running(
     if src.live and not quiet:
         note(f"reading {src.description}")
     interrupted = False
+    broken_pipe = False
     try:
         yield src, pipeline
     except KeyboardInterrupt:
         interrupted = True
+    except BrokenPipeError:
+        broken_pipe = True  # the reader of stdout left (`| head`): end quietly
     finally:
         src.close()
-        if not quiet:
+        if not quiet and not broken_pipe:
             with contextlib.suppress(Exception):
                 note(pipeline.stats.summary())
     if interrupted:
         raise click.exceptions.Abort()
+    if broken_pipe:
+        from amsread.cli import silence_stdout
+
+        silence_stdout()
+        raise click.exceptions.Exit(0)
 
 
 def take(items: Iterator[Any], count: int | None) -> Iterator[Any]:
