@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import json
 from decimal import Decimal
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, TextIO
 
 if TYPE_CHECKING:
@@ -46,6 +47,14 @@ def _spaced(b: bytes, limit: int = 16) -> str:
     return text + (" …" if len(b) > limit else "")
 
 
+def _address_text(wire: bytes, value: Callable[[bytes], int]) -> str:
+    """1 byte: its value; 2 or 4 bytes: the upper (logical) and lower (physical) halves (GB8 §8.4.2)."""
+    if len(wire) in (2, 4):
+        half = len(wire) // 2
+        return f"upper {value(wire[:half])}, lower {value(wire[half:])}"
+    return str(value(wire))
+
+
 def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
     """A frame broken into its fields, one per line, read with the ``HdlcFrame`` declaration."""
     from amsread.hdlc import HdlcFrame, address_value
@@ -60,9 +69,9 @@ def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
     rows = [(raw[:1], "flag")]
     rows.append((raw[1:3], f"format: type 3, segmentation {int(fmt.segmented)}, length {fmt.length}"))
     off = 3
-    rows.append((dest, f"destination address {address_value(dest)}"))
+    rows.append((dest, f"destination address {_address_text(dest, address_value)}"))
     off += len(dest)
-    rows.append((src, f"source address {address_value(src)}"))
+    rows.append((src, f"source address {_address_text(src, address_value)}"))
     off += len(src)
     rows.append((raw[off : off + 1], f"control {h.control:02X}: {CONTROL_NAMES.get(h.control, 'other')}"))
     off += 1
