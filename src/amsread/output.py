@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Final, TextIO
 
 if TYPE_CHECKING:
