@@ -61,7 +61,8 @@ HdlcHeader = c.Struct(
         "length"
         / c.Rebuild(
             c.BitsInteger(11),
-            7 + len_(this._._.destination) + len_(this._._.source) + len_(this._._._.information),
+            # inside the BitStruct, ``this._`` is the header and ``this._._`` the body
+            7 + len_(this._.destination) + len_(this._.source) + len_(this._._.information),
         ),
     ),
     "destination" / HdlcAddress,

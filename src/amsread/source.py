@@ -31,6 +31,7 @@ from amsread.errors import (
     PermissionDeniedError,
     PortBusyError,
     SourceError,
+    SourceLostError,
     UnreadableFileError,
 )
 from amsread.settings import DEFAULT, SerialSettings
@@ -86,20 +87,33 @@ def parse_hex_text(text: bytes | str) -> bytes:
     return bytes(out)
 
 
+#: One pasted byte (``7E``, ``0x7E``) that is a word of its own: not the ``ab`` of ``about``.
+_PASTED_BYTE = r"(?:0[xX])?[0-9a-fA-F]{2}(?![0-9a-zA-Z_])"
+#: At least four bytes separated by whitespace/commas, or by colons, or one long run of digits;
+#: never continuing a word, number, date or time (``2021-11-29 12:00:01.250``).
+_HEX_RUN = re.compile(
+    r"(?<![\w:.\-])(?:"
+    rf"{_PASTED_BYTE}(?:(?:\s+|\s*,\s*){_PASTED_BYTE}){{3,}}"
+    r"|[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){3,}(?![\w:])"
+    r"|[0-9a-fA-F]{16,}(?!\w)"
+    r")"
+)
+
+
 def extract_hex(text: str) -> bytes:
     """Pull the hex bytes out of text pasted from anywhere: a forum post, a log line.
 
     Takes every run of at least four space/colon/comma-separated byte pairs (or one long run of
-    digits) and joins them, ignoring timestamps and prose around them.
+    digits) and joins them, ignoring timestamps and prose around them. Text with no such run is
+    read whole, as ``parse_hex_text`` does; ``b""`` if it is not hex at all.
     """
+    runs = _HEX_RUN.findall(_COMMENT.sub(b"", text.encode()).decode())
+    if runs:
+        return b"".join(parse_hex_text(r) for r in runs)
     try:
         return parse_hex_text(text)
     except ValueError:
-        pass
-    runs = re.findall(
-        r"(?:(?:0[xX])?[0-9a-fA-F]{2}[\s,:]*){4,}|[0-9a-fA-F]{16,}", _COMMENT.sub(b"", text.encode()).decode()
-    )
-    return b"".join(parse_hex_text(r) for r in runs)
+        return b""
 
 
 class HexStreamDecoder:
@@ -255,11 +269,31 @@ def open_serial(spec: str, settings: SerialSettings, timeout: float = READ_TIMEO
         raise SourceError(f"cannot open {spec}: {e}") from e
     except serial.SerialException as e:
         raise _classify_serial_error(spec, e) from e
+    except _TERMIOS_ERRORS as e:  # pyserial lets tcsetattr's EINVAL through: the driver refused a setting
+        refused = f"the port refused the settings {settings} ({e.args[-1]})"
+        raise SourceError(f"cannot open {spec}: {refused}") from e
+
+
+def _termios_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import termios
+    except ImportError:  # not POSIX
+        return ()
+    return (termios.error,)
+
+
+_TERMIOS_ERRORS: Final = _termios_errors()
 
 
 def _classify_serial_error(spec: str, e: Exception) -> SourceError:
     code = getattr(e, "errno", None)
     text = str(e)
+    if code == errno.ECONNREFUSED or "Connection refused" in text:
+        return NoSuchDeviceError(
+            f"cannot connect to {spec}: connection refused (is the bridge running, and is the port right?)"
+        )
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return NoSuchDeviceError(f"cannot connect to {spec}: unknown host")
     if code == errno.ENOENT or "No such file" in text:
         return NoSuchDeviceError(f"no such device: {spec} (is the adapter plugged in? try `amsread ports`)")
     if code == errno.EACCES or "Permission denied" in text:
@@ -269,16 +303,26 @@ def _classify_serial_error(spec: str, e: Exception) -> SourceError:
         )
     if code == errno.EBUSY or "lock" in text.lower() or "busy" in text.lower():
         return PortBusyError(f"port busy: {spec} is in use by another program")
-    if "Connection refused" in text or "could not open port" in text.lower():
+    if "could not open port" in text.lower():
         detail = text.split(": ", 1)[-1]
         return SourceError(f"cannot open {spec}: {detail}")
     return SourceError(f"cannot open {spec}: {text}")
 
 
+#: Longest wait between attempts to reopen a lost source.
+MAX_BACKOFF: Final = 30.0
+
+
 def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log: Log) -> Source:
+    """A live port or URL that survives being lost: it says so on stderr and reopens with backoff.
+
+    While it waits it keeps yielding idle ticks, so a live view goes on counting the seconds since
+    the last frame instead of freezing; Ctrl-C ends the wait at once.
+    """
     port = open_serial(spec, settings)
     state: dict[str, Any] = {"port": port}
     src = Source(spec, True, lambda: iter(()), description=f"{spec} {settings}")
+    is_socket = spec.startswith("socket://")
 
     def chunks() -> Iterator[bytes]:
         import serial
@@ -288,23 +332,22 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
             p = state["port"]
             try:
                 while True:
-                    data = p.read(max(1, p.in_waiting))
-                    if data:
-                        more = p.in_waiting
-                        if more:
-                            data += p.read(more)
-                    elif "://" not in spec and not _device_present(spec):
+                    data = read_available(p, is_socket)
+                    if not data and "://" not in spec and not _device_present(spec):
                         raise serial.SerialException("device disappeared")
                     yield data
                     backoff = 0.5
             except (serial.SerialException, OSError) as e:
                 _close_quietly(p)
                 if not reconnect:
-                    raise SourceError(f"lost {spec}: {e}") from e
+                    raise SourceLostError(f"lost {spec}: {e}") from e
                 log(f"lost {spec} ({_short(e)}); reopening")
             while True:
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                deadline = time.monotonic() + backoff
+                while (left := deadline - time.monotonic()) > 0:
+                    time.sleep(min(left, READ_TIMEOUT * 2))
+                    yield b""
+                backoff = min(backoff * 2, MAX_BACKOFF)
                 try:
                     state["port"] = open_serial(spec, settings)
                 except SourceError as e:
@@ -317,6 +360,35 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
     src._chunks = chunks
     src._close = lambda: _close_quietly(state["port"])
     return src
+
+
+def read_available(port: Any, is_socket: bool) -> bytes:
+    """Wait up to the port's timeout for a byte, then take exactly what is already there.
+
+    pyserial's socket handler reports ``in_waiting`` as 0 or 1 (readable or not), not a count,
+    and a ``read`` that runs into the peer's close raises and drops what it had read in that call.
+    So a socket is asked how much it holds (FIONREAD) and read exactly that: a frame sent just
+    before the bridge went away still arrives.
+    """
+    data = port.read(1 if is_socket else max(1, port.in_waiting))
+    if not data:
+        return data
+    more = _socket_pending(port) if is_socket else port.in_waiting
+    if more:
+        data += port.read(more)
+    return data
+
+
+def _socket_pending(port: Any) -> int:
+    """Bytes waiting in a socket port's receive queue (0 where the platform cannot say)."""
+    try:
+        import fcntl
+        import termios
+
+        answer = fcntl.ioctl(port.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (ImportError, OSError, AttributeError):
+        return int(port.in_waiting)  # pyserial's 0 or 1: one byte at a time, slow but right
+    return int.from_bytes(answer, sys.byteorder)
 
 
 def _device_present(spec: str) -> bool:

@@ -42,6 +42,7 @@ def command(
         amsread hex --raw --meter kamstrup /dev/ttyUSB0
         amsread hex capture.hex
     """
+    from amsread.errors import AmsReadError
     from amsread.hdlc import Frame
     from amsread.output import annotate_frame, format_hex_line
 
@@ -61,9 +62,14 @@ def command(
         live = src.live
 
         def lines() -> Any:
-            for _ in pipeline.steps(src, live=live):
+            try:
+                for _ in pipeline.steps(src, live=live):
+                    batch, events[:] = list(events), []
+                    yield from batch
+            except AmsReadError:  # --strict: show what came before, and the bad frame, then stop
                 batch, events[:] = list(events), []
                 yield from batch
+                raise
 
         shown = 0
         for ev in lines():

@@ -1,0 +1,155 @@
+"""End to end on a real pseudo-terminal: ``python -m amsread hex <pty slave>`` reading frames written
+to the pty master (style.md §3.8 item 7).
+
+pyserial resets the input buffer when it opens the port, so bytes written before the open are lost
+(style.md §3.9): the feeder waits for the readiness line on stderr before it writes anything. The
+port is opened at 2400 8E1 with an exclusive lock; a pty ignores both speed and parity.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import IO
+
+import pytest
+
+from amsread.pipeline import IDLE_FLUSH
+from conftest import raw
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+
+FRAMES = [raw("doc_aidon_6534_list1"), raw("fw_kaifa_list1_1"), raw("amshan_kamstrup_list1_1")]
+HARD_TIMEOUT = 20.0
+
+
+class Pipe:
+    """Lines from a child's pipe, read with a deadline (bounded polling, never a bare sleep)."""
+
+    def __init__(self, stream: IO[bytes] | None) -> None:
+        assert stream is not None
+        self.fd = stream.fileno()
+        self.buf = b""
+        self.lines: list[str] = []
+        self.eof = False
+
+    def poll(self, timeout: float) -> None:
+        ready, _, _ = select.select([self.fd], [], [], max(timeout, 0))
+        if ready:
+            data = os.read(self.fd, 65536)
+            self.eof = not data
+            self.buf += data
+            *done, self.buf = self.buf.split(b"\n")
+            self.lines += [line.decode() for line in done]
+
+    def wait_for(self, predicate: Callable[[str], bool], deadline: float) -> str:
+        """The first line (already read or yet to come) for which ``predicate`` holds."""
+        seen = 0
+        while True:
+            for line in self.lines[seen:]:
+                if predicate(line):
+                    return line
+            seen = len(self.lines)
+            remaining = deadline - time.monotonic()
+            assert remaining > 0 and not self.eof, f"no such line; lines so far: {self.lines}"
+            self.poll(min(remaining, 0.05))
+
+    def drain(self, deadline: float) -> list[str]:
+        """Every line up to the end of the stream (the child has exited)."""
+        while not self.eof:
+            assert time.monotonic() < deadline, "the pipe stayed open"
+            self.poll(0.05)
+        return self.lines
+
+
+@pytest.fixture
+def pty() -> Iterator[tuple[int, str]]:
+    master, slave = os.openpty()
+    try:
+        yield master, os.ttyname(slave)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+Spawn = Callable[..., "subprocess.Popen[bytes]"]
+
+
+@pytest.fixture
+def spawn() -> Iterator[Spawn]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "amsread", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:  # only the processes this test started, by their own handle
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_hex_reads_three_frames_from_a_pty(pty: tuple[int, str], spawn: Spawn) -> None:
+    master, name = pty
+    deadline = time.monotonic() + HARD_TIMEOUT
+    proc = spawn("hex", name, "--count", "3")
+    err, out = Pipe(proc.stderr), Pipe(proc.stdout)
+    assert err.wait_for(lambda line: line.startswith("reading "), deadline) == f"reading {name} 2400 8E1"
+    data = b"".join(FRAMES)
+    for i in range(0, len(data), 16):  # small chunks, as a UART delivers them
+        os.write(master, data[i : i + 16])
+    for frame in FRAMES:
+        line = out.wait_for(lambda line, f=frame: line.endswith(f.hex()), deadline)
+        fields = line.split()
+        assert fields[1:3] == [str(len(frame)), "ok"]
+        assert len(fields[0]) == 12 and fields[0][2] == ":"  # live: the wall-clock time, HH:MM:SS.mmm
+    proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    assert proc.returncode == 0
+    assert len(out.drain(deadline)) == 3
+    assert err.drain(deadline)[1:] == [f"3 frames; {len(data)} bytes, 0 discarded"]
+
+
+def test_frame_is_handed_on_when_its_closing_flag_arrives(pty: tuple[int, str], spawn: Spawn) -> None:
+    # Two writes far apart (0.2 s today: forty byte-times at 2400 baud, four read timeouts), yet
+    # under the idle flush that would end the frame as truncated. Bounds are generous on purpose.
+    master, name = pty
+    frame = FRAMES[2]
+    deadline = time.monotonic() + HARD_TIMEOUT
+    proc = spawn("hex", name, "--count", "1")
+    err, out = Pipe(proc.stderr), Pipe(proc.stdout)
+    err.wait_for(lambda line: line.startswith("reading "), deadline)
+    os.write(master, frame[:100])
+    gap_end = time.monotonic() + 0.4 * IDLE_FLUSH
+    while (left := gap_end - time.monotonic()) > 0:
+        out.poll(left)
+    assert out.lines == [] and out.buf == b""  # nothing yet: the frame is not complete
+    os.write(master, frame[100:])
+    sent = time.monotonic()
+    line = out.wait_for(lambda line: line.endswith(frame.hex()), deadline)
+    delay = time.monotonic() - sent
+    assert line.split()[1:3] == [str(len(frame)), "ok"]
+    assert delay < 0.5, f"frame handed on {delay:.3f} s after its closing flag"  # measured: ~2 ms
+    proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    assert proc.returncode == 0
+
+
+def test_port_busy_from_the_command_line(pty: tuple[int, str], spawn: Spawn) -> None:
+    _, name = pty
+    deadline = time.monotonic() + HARD_TIMEOUT
+    first = spawn("hex", name)
+    Pipe(first.stderr).wait_for(lambda line: line.startswith("reading "), deadline)
+    second = spawn("hex", name)
+    second.wait(timeout=HARD_TIMEOUT)
+    assert second.returncode == 5
+    assert Pipe(second.stderr).drain(deadline) == [f"Error: port busy: {name} is in use by another program"]
