@@ -128,10 +128,15 @@ def serial_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def source_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """SOURCE and everything about reading it, shared by every reading command."""
+def source_options(func: Callable[..., Any] | None = None, *, required: bool = True) -> Any:
+    """SOURCE and everything about reading it, shared by every reading command.
 
-    @click.argument("source", metavar="SOURCE")
+    ``@source_options(required=False)`` makes SOURCE optional (``watch --demo`` needs none).
+    """
+    if func is None:
+        return functools.partial(source_options, required=required)
+
+    @click.argument("source", metavar="SOURCE", required=required)
     @serial_options
     @click.option(
         "--input-format",
@@ -207,6 +212,76 @@ def make_decode_options(meter_tz: str, ct_ratio: str | None, country: str, meter
     return DecodeOptions(meter_tz=tz, ct_ratio=ratio, country=country, manufacturer=manufacturer)
 
 
+def key_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--key, --auth-key and --key-file: the keys of an encrypted meter, put into ``options.keys``.
+
+    Stack it below ``@decode_options`` (it completes the ``options`` that one makes). Where a key
+    comes from, first found wins: --key/--auth-key, then --key-file, then the AMSREAD_KEY and
+    AMSREAD_AUTH_KEY environment variables (a file or the environment keeps keys out of shell
+    history and ``ps``). No error message ever repeats a key, even a malformed one.
+    """
+
+    @click.option(
+        "--key",
+        metavar="HEX",
+        help="Encryption key (32 hex digits) for meters that encrypt their push (Denmark, Austria, ...). "
+        "[env var: AMSREAD_KEY]",
+    )
+    @click.option(
+        "--auth-key",
+        metavar="HEX",
+        help="Authentication key (32 hex digits): checks each message's tag; optional. "
+        "[env var: AMSREAD_AUTH_KEY]",
+    )
+    @click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False),
+        help="File with lines key=HEX and auth_key=HEX (# comments allowed).",
+    )
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, key: str | None, auth_key: str | None, key_file: str | None, **kwargs: Any
+    ) -> Any:
+        import dataclasses
+
+        keys = make_keys(key, auth_key, key_file)
+        if keys:
+            kwargs["options"] = dataclasses.replace(kwargs["options"], keys=keys)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def make_keys(key: str | None, auth_key: str | None, key_file: str | None) -> Any:
+    """The ``security.Keys`` from the options, the key file and the environment, in that order."""
+    from amsread.errors import KeyMaterialError
+    from amsread.security import Keys, parse_key, read_key_file
+
+    try:
+        from_file = read_key_file(key_file) if key_file else Keys()
+    except KeyMaterialError as e:
+        raise click.BadParameter(str(e), param_hint="--key-file") from None
+    found: dict[str, bytes | None] = {}
+    for field, what, given, env, hint in (
+        ("encryption_key", "encryption key", key, "AMSREAD_KEY", "--key"),
+        ("authentication_key", "authentication key", auth_key, "AMSREAD_AUTH_KEY", "--auth-key"),
+    ):
+        if given is not None:
+            text, source = given, hint
+        elif getattr(from_file, field) is not None:
+            found[field] = getattr(from_file, field)
+            continue
+        elif os.environ.get(env):
+            text, source = os.environ[env], env
+        else:
+            continue
+        try:
+            found[field] = parse_key(text, what)
+        except KeyMaterialError as e:
+            raise click.BadParameter(str(e), param_hint=source) from None
+    return Keys(**found)
+
+
 def note(message: str) -> None:
     """A diagnostic line on stderr (never stdout: stdout carries data only)."""
     click.echo(message, err=True)
@@ -222,7 +297,10 @@ def main(argv: list[str] | None = None) -> None:
     from amsread.errors import AmsReadError
 
     try:
-        cli.main(args=argv, prog_name="amsread", standalone_mode=False)
+        # Without standalone mode click returns the code of a ``ctx.exit(n)`` instead of raising it.
+        code = cli.main(args=argv, prog_name="amsread", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.exceptions.Abort:

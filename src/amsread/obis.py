@@ -66,9 +66,7 @@ class ObisInfo:
 _BY_CDEF: Final[dict[tuple[int, int, int, int], ObisInfo]] = {
     (0, 2, 129, 255): ObisInfo("list_version"),
     (96, 1, 0, 255): ObisInfo("meter_id"),
-    (0, 0, 5, 255): ObisInfo("meter_id"),  # Kamstrup 1-1:0.0.5.255
     (96, 1, 7, 255): ObisInfo("meter_type"),
-    (96, 1, 1, 255): ObisInfo("meter_type"),  # Kamstrup 1-1:96.1.1.255
     (1, 0, 0, 255): ObisInfo("meter_time"),
     (1, 7, 0, 255): ObisInfo("active_power_import", "W"),
     (2, 7, 0, 255): ObisInfo("active_power_export", "W"),
@@ -118,12 +116,17 @@ _BY_CDEF: Final[dict[tuple[int, int, int, int], ObisInfo]] = {
 }
 
 
-#: Codes whose A group says "abstract" (A = 0) or "electricity" (A = 1) both map through C.D.E.F.
+#: Kamstrup's own codes for the meter id and type (KAM-OBIS p.2). They are matched in full: in
+#: IDIS lists 0-0:96.1.1.255 is a second device id (Iskra AM550), not the meter type.
+_EXACT: Final[dict[bytes, ObisInfo]] = {
+    bytes((1, 1, 0, 0, 5, 255)): ObisInfo("meter_id"),
+    bytes((1, 1, 96, 1, 1, 255)): ObisInfo("meter_type"),
+}
+
+
 def info_for(obis: Obis) -> ObisInfo | None:
     """The contract meaning of ``obis``, or None for a code amsread does not name."""
-    if obis.a not in (0, 1):
-        return None
-    return _BY_CDEF.get(obis.group_cdef)
+    return info_for_raw(obis.to_bytes())
 
 
 #: Text quantities: printed as strings, never scaled.
@@ -162,7 +165,11 @@ _BY_CDEF_RAW: Final[dict[bytes, ObisInfo]] = {bytes(k): v for k, v in _BY_CDEF.i
 
 
 def info_for_raw(raw: bytes) -> ObisInfo | None:
-    """``info_for`` on the six wire bytes, without building an ``Obis`` (the per-frame path)."""
+    """The meaning of the six wire bytes of a code: exact Kamstrup codes first, then C.D.E.F for
+    the abstract (A = 0) and electricity (A = 1) groups, whatever channel B says."""
+    exact = _EXACT.get(raw)
+    if exact is not None:
+        return exact
     if raw[0] > 1:
         return None
     return _BY_CDEF_RAW.get(raw[2:])

@@ -3,6 +3,13 @@
 The pipeline is the one place that decides what an error means for the stream: every deliberate
 error (``AmsReadError``) is counted under its class and skipped, and the next good frame decodes.
 ``--strict`` makes the first skip fatal. Nothing here does I/O beyond iterating the source.
+
+Two framings share the port: HDLC (Norway and most of Europe) and wired M-Bus long frames (Austria,
+Poland). The HDLC splitter sees every byte first; whatever it finds outside a good HDLC frame goes,
+in order, to the M-Bus splitter, so either kind (or a mix) decodes with no setting, and a pure HDLC
+stream behaves exactly as before. A ``7E`` inside an M-Bus frame is data, not a flag: an HDLC
+candidate that the HDLC splitter rejects while an M-Bus frame may still be completing around it is
+held back, and counted only if no good M-Bus frame turns out to contain it.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from amsread.errors import AmsReadError
 from amsread.hdlc import Frame, FrameSplitter, SegmentAssembler, SplitterStats
+from amsread.mbus import MbusAssembler, MbusFrame, MbusSplitter, MbusStats
 
 if TYPE_CHECKING:
     from amsread.readings import Reading
@@ -29,6 +37,7 @@ class Stats:
     """Everything counted along the way, for the summary line and the live view."""
 
     splitter: SplitterStats = field(default_factory=SplitterStats)
+    mbus: MbusStats = field(default_factory=MbusStats)
     messages: int = 0
     readings: int = 0
     errors: Counter[str] = field(default_factory=Counter)
@@ -38,23 +47,29 @@ class Stats:
         self.errors[getattr(err, "reason", type(err).__name__)] += 1
 
     def summary(self) -> str:
-        """One line: ``412 frames: 409 decoded, 2 bad FCS, 1 unknown list; 9812 bytes, 3 discarded``."""
+        """One line: ``412 frames: 409 decoded, 2 bad FCS, 1 unknown list; 9812 bytes, 3 discarded``.
+
+        M-Bus frames are named only when there were some (``0 frames, 2 M-Bus frames: …``), and the
+        bytes inside them are not counted as discarded.
+        """
         s = self.splitter
-        parts = [f"{s.frames_good} frames"]
+        m = self.mbus
+        parts = [f"{s.frames_good} frames" + (f", {m.frames_good} M-Bus frames" if m.frames_good else "")]
         detail = []
         if self.readings:
             detail.append(f"{self.readings} readings")
         for reason, n in sorted(self.errors.items(), key=lambda kv: (-kv[1], kv[0])):
             detail.append(f"{n} {reason}")
         line = parts[0] + (": " + ", ".join(detail) if detail else "")
-        return f"{line}; {s.bytes_received} bytes, {s.bytes_discarded} discarded"
+        return f"{line}; {s.bytes_received} bytes, {s.bytes_discarded - m.bytes_in_frames} discarded"
 
 
 class Pipeline:
-    """Wires a source through the splitter, the segment assembler and the decoder.
+    """Wires a source through the splitters, the segment assemblers and the decoder.
 
     ``on_error`` sees every skipped error (after counting), for ``-v`` and ``hex``; ``strict``
-    raises the first one instead.
+    raises the first one instead. ``on_discard`` sees the bytes outside any HDLC frame (M-Bus
+    frames included), as ``hex --raw`` shows them.
     """
 
     def __init__(
@@ -68,10 +83,20 @@ class Pipeline:
         self.stats = Stats()
         self.strict = strict
         self.on_error = on_error
+        self.on_discard = on_discard
         self.idle_flush = idle_flush
-        self.splitter = FrameSplitter(on_error=self._skip, on_discard=on_discard)
+        self.splitter = FrameSplitter(on_error=self._frame_error, on_discard=self._outside_hdlc)
         self.splitter.stats = self.stats.splitter
         self.segments = SegmentAssembler()
+        self.mbus = MbusSplitter(on_error=self._skip)
+        self.mbus.stats = self.stats.mbus
+        self.mbus_segments = MbusAssembler(on_error=self._skip)
+        self._received_at: float | None = None
+        #: HDLC rejections inside a possible M-Bus frame: (stream position, error), see the module doc.
+        self._held: list[tuple[int, AmsReadError]] = []
+        #: M-Bus messages completed during the current step, while ``messages`` runs: (HDLC frames
+        #: found before it, last frame, APDU), so they come out in stream order among HDLC messages.
+        self._mbus_ready: list[tuple[int, MbusFrame, bytes]] | None = None
 
     def _skip(self, err: AmsReadError) -> None:
         self.stats.count(err)
@@ -80,8 +105,48 @@ class Pipeline:
         if self.strict:
             raise err
 
+    def _frame_error(self, err: AmsReadError) -> None:
+        if self.mbus.pending_start is not None:
+            self._held.append((self.mbus.position, err))
+        else:
+            self._skip(err)
+
+    def _outside_hdlc(self, data: bytes) -> None:
+        if self.on_discard is not None:
+            self.on_discard(data)
+        frames = self.mbus.feed(data, self._received_at)
+        self._mbus_frames(frames)
+
+    def _mbus_frames(self, frames: list[MbusFrame]) -> None:
+        if self._held:
+            self._settle(frames)
+        for mf in frames:
+            apdu = self.mbus_segments.add(mf)
+            if apdu is not None and self._mbus_ready is not None:
+                self._mbus_ready.append((self.stats.splitter.frames_good, mf, apdu))
+
+    def _settle(self, frames: list[MbusFrame]) -> None:
+        """Drop held HDLC errors that lay inside a good M-Bus frame; count those that did not."""
+        pending = self.mbus.pending_start
+        keep = []
+        for pos, err in self._held:
+            if any(f.offset <= pos < f.offset + len(f.raw) for f in frames):
+                continue
+            if pending is not None and pending <= pos:
+                keep.append((pos, err))
+                continue
+            self._skip(err)
+        self._held = keep
+
+    def _flush(self) -> list[Frame]:
+        frames = self.splitter.flush()
+        self._mbus_frames(self.mbus.flush())
+        if self._held:
+            self._settle([])
+        return frames
+
     def steps(self, source: Iterable[bytes], *, live: bool = False) -> Iterator[list[Frame]]:
-        """Feed the source chunk by chunk; after each, the frames it completed (often none).
+        """Feed the source chunk by chunk; after each, the HDLC frames it completed (often none).
 
         Live sources also step on idle ticks, so a caller can react to silence; a silence longer
         than ``idle_flush`` inside a frame ends that frame as truncated.
@@ -91,32 +156,64 @@ class Pipeline:
         for chunk in source:
             if chunk:
                 last_data = time.monotonic()
-                frames = splitter.feed(chunk, time.time() if live else None)
+                self._received_at = time.time() if live else None
+                frames = splitter.feed(chunk, self._received_at)
                 if frames:
                     self.stats.last_frame_at = time.time()
                 yield frames
-            elif splitter.buffered and time.monotonic() - last_data > self.idle_flush:
-                yield splitter.flush()
+            elif (splitter.buffered or self.mbus.buffered) and time.monotonic() - last_data > self.idle_flush:
+                yield self._flush()
             else:
                 yield []
-        yield splitter.flush()
+        yield self._flush()
 
     def frames(self, source: Iterable[bytes], *, live: bool = False) -> Iterator[Frame]:
         """Verified HDLC frames, each the moment its closing flag arrived."""
         for frames in self.steps(source, live=live):
             yield from frames
 
-    def messages(self, source: Iterable[bytes], *, live: bool = False) -> Iterator[tuple[Frame, bytes]]:
-        """Whole information fields (HDLC segments joined), with the frame that completed each."""
-        for frame in self.frames(source, live=live):
-            try:
-                info = self.segments.add(frame)
-            except AmsReadError as err:
-                self._skip(err)
-                continue
-            if info is not None:
-                self.stats.messages += 1
-                yield frame, info
+    def messages(
+        self, source: Iterable[bytes], *, live: bool = False
+    ) -> Iterator[tuple[Frame | MbusFrame, bytes]]:
+        """Whole messages in stream order, with the frame that completed each.
+
+        For HDLC, the information field (segments joined, LLC still in front); for M-Bus, the
+        APDU itself (segments joined; M-Bus has no LLC, and ``MbusFrame.has_llc`` says so).
+        """
+        ready: list[tuple[int, MbusFrame, bytes]] = []
+        self._mbus_ready = ready
+        try:
+            for frames in self.steps(source, live=live):
+                if not ready:
+                    for frame in frames:
+                        yield from self._hdlc_message(frame)
+                    continue
+                before = self.stats.splitter.frames_good - len(frames)  # HDLC frames before this step
+                j = 0
+                for k, frame in enumerate(frames):
+                    while j < len(ready) and ready[j][0] <= before + k:
+                        yield from self._mbus_message(ready[j])
+                        j += 1
+                    yield from self._hdlc_message(frame)
+                for entry in ready[j:]:
+                    yield from self._mbus_message(entry)
+                ready.clear()
+        finally:
+            self._mbus_ready = None
+
+    def _hdlc_message(self, frame: Frame) -> Iterator[tuple[Frame, bytes]]:
+        try:
+            info = self.segments.add(frame)
+        except AmsReadError as err:
+            self._skip(err)
+            return
+        if info is not None:
+            self.stats.messages += 1
+            yield frame, info
+
+    def _mbus_message(self, entry: tuple[int, MbusFrame, bytes]) -> Iterator[tuple[MbusFrame, bytes]]:
+        self.stats.messages += 1
+        yield entry[1], entry[2]
 
     def readings(
         self, source: Iterable[bytes], *, live: bool = False, decoder: object = None

@@ -15,12 +15,15 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from amsread.dlms import CosemDateTime, decode_data, decode_head, strip_llc
 from amsread.errors import DecodeError, LayoutError
 from amsread.obis import TEXT_FIELDS, info_for_raw
+
+if TYPE_CHECKING:
+    from amsread.security import Keys
 
 #: The contract's columns, in CSV order.
 COLUMNS: Final = (
@@ -246,6 +249,8 @@ class DecodeOptions:
     country: str = "NO"
     manufacturer: str | None = None
     """Force the manufacturer where the frame cannot tell (an Aidon-style list 1 from L+G)."""
+    keys: Keys | None = field(default=None, repr=False)
+    """Encryption and authentication keys for ciphered pushes (never printed; see ``security``)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,25 +265,53 @@ def _is_obis(v: Any) -> bool:
     return isinstance(v, bytes) and len(v) == 6
 
 
-def items_from_tree(body: Any) -> tuple[tuple[Item, ...], str]:
+def items_from_tree(body: Any, *, container: int | None = None) -> tuple[tuple[Item, ...], str]:
     """Walk a generic data tree by its shape; return its items and the style found.
 
-    Styles: ``registers`` (Aidon/L+G: array of (OBIS, value[, scaler-unit]) structures), ``pairs``
-    (Kamstrup, Swedish Kaifa: an optional bare list version, then OBIS/value pairs with null-data
-    padding), ``positional`` (Kaifa Norway: bare values known by their count).
+    Styles:
+
+    * ``registers``: Aidon / L+G E350, an array of (OBIS, value[, scaler-unit]) structures.
+    * ``register-structure``: the same structures in a structure (``container`` 0x02), as the Iskra
+      AM550 sends them. Named apart because only Aidon's arrays imply Aidon.
+    * ``pairs``: Kamstrup, Swedish Kaifa: an optional bare list version, then OBIS/value pairs with
+      null-data padding.
+    * ``mixed``: pairs and register structures side by side (Kaifa MA309 Poland: a bare clock pair,
+      then registers with and without scaler-unit).
+    * ``capture-objects``: the push object list, then one value per object (L+G E450 CH; see
+      ``foreign.capture_object_items``).
+    * ``positional``: Kaifa Norway, bare values known by their count; or a positional list of
+      ``foreign.POSITIONAL_LISTS``, named after it (L+G E450 of Netz Burgenland).
     """
+    from amsread import foreign
+
     if not isinstance(body, tuple) or not body:
         raise LayoutError("notification body is not a non-empty array or structure")
-    if all(isinstance(e, tuple) and e and _is_obis(e[0]) for e in body):
-        return tuple(_register_item(e) for e in body), "registers"
-    if any(_is_obis(e) for e in body):
-        return _pair_items(body), "pairs"
+    if all(_is_register(e) for e in body):
+        style = "register-structure" if container == STRUCTURE_TAG else "registers"
+        return tuple(_register_item(e) for e in body), style
+    captured = foreign.capture_object_items(body)
+    if captured is not None:
+        return captured, "capture-objects"
+    if any(_is_obis(e) or _is_register(e) for e in body):
+        items, mixed = _pair_items(body)
+        return items, "mixed" if mixed else "pairs"
     from amsread.layouts import kaifa_positions
 
     positions = kaifa_positions(len(body))
     if positions is None or (len(body) > 1 and body[0] != _KAIFA_VERSION):
+        found = foreign.positional_items(body)
+        if found is not None:
+            return found
         raise LayoutError(f"unknown layout: {len(body)} bare values without OBIS codes")
     return tuple(Item(obis, v) for obis, v in zip(positions, body, strict=True)), "positional"
+
+
+#: A-XDR tag of a structure: the container Iskra's registers come in (Aidon's is an array).
+STRUCTURE_TAG: Final = 0x02
+
+
+def _is_register(e: Any) -> bool:
+    return isinstance(e, tuple) and bool(e) and _is_obis(e[0])
 
 
 def _register_item(e: tuple[Any, ...]) -> Item:
@@ -292,8 +325,10 @@ def _register_item(e: tuple[Any, ...]) -> Item:
     raise LayoutError(f"register structure of {len(e)} elements")
 
 
-def _pair_items(body: tuple[Any, ...]) -> tuple[Item, ...]:
+def _pair_items(body: tuple[Any, ...]) -> tuple[tuple[Item, ...], bool]:
+    """Items of a pairs list, and whether register structures were mixed in."""
     items = []
+    mixed = False
     i = 0
     if not _is_obis(body[0]) and isinstance(body[0], (str, bytes)):
         items.append(Item(LIST_VERSION_OBIS, body[0]))
@@ -301,6 +336,11 @@ def _pair_items(body: tuple[Any, ...]) -> tuple[Item, ...]:
     n = len(body)
     while i < n:
         key = body[i]
+        if _is_register(key):
+            items.append(_register_item(key))
+            mixed = True
+            i += 1
+            continue
         if key is None and i + 1 < n and body[i + 1] is None:
             i += 2  # null-data pair: a phase this meter does not have
             continue
@@ -308,7 +348,7 @@ def _pair_items(body: tuple[Any, ...]) -> tuple[Item, ...]:
             raise LayoutError(f"element {i} is not an OBIS code of an OBIS/value pair")
         items.append(Item(key, body[i + 1]))
         i += 2
-    return tuple(items)
+    return tuple(items), mixed
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,38 +471,52 @@ def _meter_time(stamp: CosemDateTime, manufacturer: str | None, tz: dt.tzinfo) -
 class ReadingDecoder:
     """Information field (or APDU) to ``Reading``: flat layouts first, the generic tree after.
 
-    ``unwrap`` turns ciphered or block-transferred APDUs into a plain data-notification; it is
-    None until security/block-transfer support is configured.
+    ``unwrap`` turns ciphered or block-transferred APDUs into a plain data-notification (by
+    default a ``security.ApduUnwrapper`` holding ``options.keys``); it returns None while a
+    block-transfer message waits for its remaining blocks. A ciphered APDU's system title names
+    the manufacturer, ahead of any guess from the list's shape.
     """
 
     def __init__(self, options: DecodeOptions | None = None, *, use_layouts: bool = True) -> None:
         from amsread.layouts import LayoutIndex
+        from amsread.security import ApduUnwrapper
 
         self.options = options or DecodeOptions()
         self.layouts = LayoutIndex() if use_layouts else None
-        self.unwrap: Any = None
+        self.unwrap: Any = ApduUnwrapper(self.options.keys)
 
     def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
         """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
-        if self.unwrap is not None:
+        maker = None
+        if self.unwrap is not None and apdu[:1] in _WRAPPED:
             apdu = self.unwrap(apdu)
             if apdu is None:
                 return None
+            maker = getattr(self.unwrap, "manufacturer", None)
         if self.layouts is not None:
             found = self.layouts.parse(apdu, source)
             if found is not None:
-                return found
+                return replace(found, manufacturer=maker) if maker else found
         invoke_id, stamp, offset = decode_head(apdu)
         tree = decode_data(apdu[offset:])
-        items, style = items_from_tree(tree)
+        items, style = items_from_tree(tree, container=apdu[offset])
         msg = Message.from_items(items, stamp, None, f"generic:{style}")
-        return replace(
-            msg, manufacturer=manufacturer_of(msg.slots, msg.values, style, source), invoke_id=invoke_id
-        )
+        if maker is None:
+            from amsread.foreign import MANUFACTURER_OF_STYLE
+
+            maker = manufacturer_of(msg.slots, msg.values, style, source) or MANUFACTURER_OF_STYLE.get(style)
+        return replace(msg, manufacturer=maker, invoke_id=invoke_id)
 
     def decode(self, info: bytes, frame: Any = None) -> Reading | None:
-        """An HDLC information field (LLC first) to a reading."""
-        apdu = strip_llc(info)
+        """A whole message (HDLC information field, or an M-Bus APDU) to a reading, or None.
+
+        HDLC information fields start with the LLC header E6 E7 00, except the general-block-transfer
+        frames after a message's first (han-protocol.md §4.6): a field that starts with the block
+        transfer tag E0 is taken as it is, LLC or not. Anything else without the LLC is still an
+        ``LlcError``. M-Bus frames (``frame.has_llc`` False) carry the APDU with no LLC at all.
+        """
+        has_llc = getattr(frame, "has_llc", True)
+        apdu = strip_llc(info) if has_llc and info[:1] != _BLOCK_TRANSFER else info
         source = getattr(frame, "source", None)
         msg = self.message(apdu, source)
         if msg is None:
@@ -470,6 +524,11 @@ class ReadingDecoder:
         stamp = getattr(frame, "received_at", None)
         received = dt.datetime.fromtimestamp(stamp).astimezone() if stamp is not None else None
         return to_reading(msg, self.options, received)
+
+
+#: First bytes of APDUs the unwrap hook opens: general-glo-ciphering, general-block-transfer.
+_WRAPPED: Final = frozenset({b"\xdb", b"\xe0"})
+_BLOCK_TRANSFER: Final = b"\xe0"
 
 
 def decode_hex(text: str, options: DecodeOptions | None = None) -> list[Reading]:

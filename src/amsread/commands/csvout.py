@@ -7,13 +7,14 @@ from typing import Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, source_options
+from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_options
 from amsread.commands._readings import each_reading
 
 
 @click.command("csv", context_settings=CONTEXT_SETTINGS)
 @source_options
 @decode_options
+@key_options
 @click.option(
     "--columns",
     metavar="A,B,...",

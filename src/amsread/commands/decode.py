@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, serial_options
+from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, serial_options
 from amsread.commands._readings import each_reading
 from amsread.commands._run import emit
 
@@ -17,6 +17,7 @@ from amsread.commands._run import emit
 @click.argument("data", nargs=-1, metavar="[HEX... | FILE | -]")
 @serial_options
 @decode_options
+@key_options
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of the readable listing.")
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many readings.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad frame (exit 1).")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, source_options
+from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_options
 from amsread.commands._readings import each_reading
 from amsread.commands._run import emit
 
@@ -14,6 +14,7 @@ from amsread.commands._run import emit
 @click.command("json", context_settings=CONTEXT_SETTINGS)
 @source_options
 @decode_options
+@key_options
 def command(source: str, settings: Any, options: Any, meter: str | None, **kw: Any) -> None:
     """Print every reading from SOURCE as a JSON line (flushed at once).
 
