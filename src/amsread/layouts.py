@@ -43,6 +43,7 @@ VSTR: Final = TAG.VISIBLE_STRING
 OSTR: Final = TAG.OCTET_STRING
 
 LIST_VERSION_OBIS: Final = "1-1:0.2.129.255"
+KAIFA_LIST_ID: Final = b"KFM_001"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class Field:
     shape: str
     obis: bytes
     tag: int
+    const: bytes | None = None
+    """A value the layout requires, such as Kaifa's list id: positions mean what KFM documents
+    only under ``KFM_001``, so another id must not be read by this table."""
 
 
 def _o(text: str) -> bytes:
@@ -82,8 +86,8 @@ def version(tag: int) -> Field:
     return Field("version", _o(LIST_VERSION_OBIS), tag)
 
 
-def bare(obis: str, tag: int) -> Field:
-    return Field("bare", _o(obis), tag)
+def bare(obis: str, tag: int, *, const: bytes | None = None) -> Field:
+    return Field("bare", _o(obis), tag, const)
 
 
 def bare_clock(obis: str) -> Field:
@@ -295,7 +299,7 @@ KAIFA_LIST2_1P: Final = Layout(
     STRUCTURE,
     2,
     (
-        bare("1-1:0.2.129.255", OSTR),
+        bare("1-1:0.2.129.255", OSTR, const=KAIFA_LIST_ID),
         bare("0-0:96.1.0.255", OSTR),
         bare("0-0:96.1.7.255", OSTR),
         bare("1-0:1.7.0.255", U32),
@@ -314,7 +318,7 @@ KAIFA_LIST2_3P: Final = Layout(
     STRUCTURE,
     2,
     (
-        bare("1-1:0.2.129.255", OSTR),
+        bare("1-1:0.2.129.255", OSTR, const=KAIFA_LIST_ID),
         bare("0-0:96.1.0.255", OSTR),
         bare("0-0:96.1.7.255", OSTR),
         bare("1-0:1.7.0.255", U32),
@@ -337,7 +341,7 @@ KAIFA_LIST3_1P: Final = Layout(
     STRUCTURE,
     3,
     (
-        bare("1-1:0.2.129.255", OSTR),
+        bare("1-1:0.2.129.255", OSTR, const=KAIFA_LIST_ID),
         bare("0-0:96.1.0.255", OSTR),
         bare("0-0:96.1.7.255", OSTR),
         bare("1-0:1.7.0.255", U32),
@@ -361,7 +365,7 @@ KAIFA_LIST3_3P: Final = Layout(
     STRUCTURE,
     3,
     (
-        bare("1-1:0.2.129.255", OSTR),
+        bare("1-1:0.2.129.255", OSTR, const=KAIFA_LIST_ID),
         bare("0-0:96.1.0.255", OSTR),
         bare("0-0:96.1.7.255", OSTR),
         bare("1-0:1.7.0.255", U32),
@@ -389,7 +393,7 @@ KAIFA_LIST3_3P_U64: Final = Layout(
     STRUCTURE,
     3,
     (
-        bare("1-1:0.2.129.255", OSTR),
+        bare("1-1:0.2.129.255", OSTR, const=KAIFA_LIST_ID),
         bare("0-0:96.1.0.255", OSTR),
         bare("0-0:96.1.7.255", OSTR),
         bare("1-0:1.7.0.255", U32),
@@ -708,6 +712,9 @@ def _body_parts(layout: Layout, run: bytearray) -> list[c.Construct]:
             parts.append(f"v{i}" / c.Bytes(12))
             continue
         run.append(f.tag)
+        if f.const is not None:
+            run += bytes((len(f.const),)) + f.const
+            continue
         const()
         parts.append(f"v{i}" / _value(f.tag))
         if shape == "reg":
@@ -763,7 +770,8 @@ class CompiledLayout:
         self._apdu: dict[int, Any] = {}
         kept = [(i, f) for i, f in enumerate(layout.fields) if f.shape != "null_pair"]
         self.slots = tuple(slot_for(f.obis) for _, f in kept)
-        self.names = tuple(f"v{i}" for i, _ in kept)
+        self.names = tuple(None if f.const is not None else f"v{i}" for i, f in kept)
+        self.consts = tuple(f.const for _, f in kept)
         self.scaler_names = tuple(f"s{i}" if f.shape == "reg" else None for i, f in kept)
         self.clock_at = tuple(k for k, (_, f) in enumerate(kept) if f.shape.endswith("clock"))
         self.version_at = next((k for k, s in enumerate(self.slots) if s.name == "list_version"), None)
@@ -790,7 +798,7 @@ class CompiledLayout:
         from amsread.dlms import CosemDateTime
         from amsread.readings import Message, manufacturer_of
 
-        values = [parsed[n] for n in self.names]
+        values = [parsed[n] if n else k for n, k in zip(self.names, self.consts, strict=True)]
         for k in self.clock_at:
             values[k] = CosemDateTime.from_bytes(values[k])
         scalers = tuple(parsed[n] if n else None for n in self.scaler_names)

@@ -60,6 +60,8 @@ class ObisInfo:
     name: str
     unit: str = ""
     exponent: int = 0
+    quantity: str = ""
+    """Kind of quantity for a vendor's implicit scaler where it is not the unit's (power factor)."""
 
 
 # Quantities are keyed by C.D.E.F: Aidon/Kaifa send B = 0, Kamstrup B = 1 (han-protocol.md §3.2).
@@ -96,10 +98,10 @@ _BY_CDEF: Final[dict[tuple[int, int, int, int], ObisInfo]] = {
     (44, 7, 0, 255): ObisInfo("reactive_power_export_l2", "var"),
     (64, 7, 0, 255): ObisInfo("reactive_power_export_l3", "var"),
     # power factor and frequency (Kamstrup DK "push 1", Landis+Gyr, Iskra)
-    (13, 7, 0, 255): ObisInfo("power_factor"),
-    (33, 7, 0, 255): ObisInfo("power_factor_l1"),
-    (53, 7, 0, 255): ObisInfo("power_factor_l2"),
-    (73, 7, 0, 255): ObisInfo("power_factor_l3"),
+    (13, 7, 0, 255): ObisInfo("power_factor", quantity="power_factor"),
+    (33, 7, 0, 255): ObisInfo("power_factor_l1", quantity="power_factor"),
+    (53, 7, 0, 255): ObisInfo("power_factor_l2", quantity="power_factor"),
+    (73, 7, 0, 255): ObisInfo("power_factor_l3", quantity="power_factor"),
     (14, 7, 0, 255): ObisInfo("frequency", "Hz"),
     # per-phase and tariff energies
     (21, 8, 0, 255): ObisInfo("active_energy_import_l1", "kWh", -3),

@@ -60,11 +60,12 @@ LIST_VERSIONS: Final = {
 
 #: Implicit scalers (power of ten of the base unit) for vendors that send none, keyed by
 #: (manufacturer, country, quantity). Kaifa: KFM p.4 and the checked captures (mA, 0.1 V, Wh);
-#: Kamstrup: KAM-NVE §2.7.1 "Scaler" column (I -2, U 0, P/Q 0, energy +1), Sweden energy in Wh.
+#: Kamstrup: KAM-NVE §2.7.1 "Scaler" column (I -2, U 0, P/Q 0, energy +1), Sweden energy in Wh;
+#: power factor in hundredths (the Danish CT list: raw 4 with P/S = 0.041).
 IMPLICIT_SCALERS: Final[dict[tuple[str, str], dict[str, int]]] = {
     ("kaifa", "*"): {"current": -3, "voltage": -1, "power": 0, "energy": 0},
-    ("kamstrup", "*"): {"current": -2, "voltage": 0, "power": 0, "energy": 1},
-    ("kamstrup", "SE"): {"current": -2, "voltage": 0, "power": 0, "energy": 0},
+    ("kamstrup", "*"): {"current": -2, "voltage": 0, "power": 0, "energy": 1, "power_factor": -2},
+    ("kamstrup", "SE"): {"current": -2, "voltage": 0, "power": 0, "energy": 0, "power_factor": -2},
 }
 
 #: Quantities a current-transformer ratio multiplies (the meter measures the secondary side).
@@ -136,7 +137,7 @@ def slot_for(obis: bytes) -> Slot:
         info.unit,
         info.exponent,
         kind,
-        _KIND_OF_UNIT.get(info.unit, ""),
+        info.quantity or _KIND_OF_UNIT.get(info.unit, ""),
         info.unit in CT_SCALED_UNITS,
     )
 
@@ -357,9 +358,15 @@ def _pair_items(body: tuple[Any, ...]) -> tuple[tuple[Item, ...], bool]:
 
 
 def _text(v: Any) -> str:
+    """Meter text as printed: NUL padding stripped (L+G), control characters made visible."""
     if isinstance(v, bytes):
         v = v.decode("latin-1")
-    return str(v).rstrip("\x00").strip()
+    elif not isinstance(v, (str, int)):
+        raise LayoutError(f"expected text, got {type(v).__name__}")
+    text = str(v).rstrip("\x00").strip()
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+    return text
 
 
 def _scaled(raw: int, exponent: int) -> int | Decimal:
@@ -418,22 +425,25 @@ def to_reading(
         if kind == NUMBER:
             if raw is None:
                 continue  # null-data: not sent
-            if type(raw) is int:
-                if scaler is None:
-                    scaler = implicit.get(slot.quantity, 0) if implicit is not None else 0
-                e = scaler + slot.exponent
-                value: Any = raw if e == 0 else Decimal(raw).scaleb(e)
-                if ct is not None and slot.ct:
-                    value = value * ct
-                values[slot.name] = value
-            else:
-                values[slot.name] = raw
+            if type(raw) is not int:
+                if not isinstance(raw, float):
+                    raise LayoutError(f"{slot.name} ({slot.code}): expected a number, got {type(raw).__name__}")
+                raw = Decimal(repr(raw))  # float32/64 meters: the shortest exact decimal of the float
+            if scaler is None:
+                scaler = implicit.get(slot.quantity, 0) if implicit is not None else 0
+            e = scaler + slot.exponent
+            value: Any = raw if e == 0 else Decimal(raw).scaleb(e)
+            if ct is not None and slot.ct:
+                value = value * ct
+            values[slot.name] = value
         elif kind == TEXT:
             values[slot.name] = _text(raw)
         elif kind == TIME:
             clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
         else:
             values[slot.name] = _other_value(raw, scaler)
+    if not values and clock is None:
+        raise LayoutError("the message carries no values")
     stamp = clock if clock is not None else message.date_time
     meter_time = _meter_time(stamp, manufacturer, options.meter_tz) if stamp is not None else None
     level = message.list_level if message.list_level is not None else _list_level(values)

@@ -100,16 +100,25 @@ _HEX_RUN = re.compile(
 )
 
 
+#: A lone hex digit right after a run of bytes: the paste lost half a byte.
+_ODD_TAIL = re.compile(r"[ \t,:]*(?:0[xX])?[0-9a-fA-F](?![0-9a-zA-Z])")
+
+
 def extract_hex(text: str) -> bytes:
     """Pull the hex bytes out of text pasted from anywhere: a forum post, a log line.
 
     Takes every run of at least four space/colon/comma-separated byte pairs (or one long run of
-    digits) and joins them, ignoring timestamps and prose around them. Text with no such run is
-    read whole, as ``parse_hex_text`` does; ``b""`` if it is not hex at all.
+    digits) and joins them, ignoring timestamps and prose around them. A run that ends in a lone
+    digit (a byte cut in half when pasting) is a ``ValueError``. Text with no such run is read
+    whole, as ``parse_hex_text`` does; ``b""`` if it is not hex at all.
     """
-    runs = _HEX_RUN.findall(_COMMENT.sub(b"", text.encode()).decode())
+    body = _COMMENT.sub(b"", text.encode()).decode()
+    runs = list(_HEX_RUN.finditer(body))
+    for m in runs:
+        if _ODD_TAIL.match(body, m.end()):
+            raise ValueError("odd number of hex digits: a lone digit after the bytes")
     if runs:
-        return b"".join(parse_hex_text(r) for r in runs)
+        return b"".join(parse_hex_text(m.group(0)) for m in runs)
     try:
         return parse_hex_text(text)
     except ValueError:

@@ -69,7 +69,10 @@ def command(
     if len(data) == 1 and (data[0] == "-" or os.path.exists(data[0])):
         each_reading(data[0], settings, options, input_format="auto", write=write, **kw)
         return
-    raw = extract_hex(" ".join(data))
+    try:
+        raw = extract_hex(" ".join(data))
+    except ValueError as e:
+        raise DecodeError(f"not hex: {e}") from None
     if not raw:
         raise DecodeError("no hex bytes found in the arguments")
     with tempfile.NamedTemporaryFile(suffix=".bin") as tmp:
