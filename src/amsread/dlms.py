@@ -207,28 +207,55 @@ class CosemDateTime:
     deviation: int | None
     """Minutes, with UTC = local + deviation (so CET is -60); None for 0x8000."""
     status: int | None
-    raw: bytes
+    weekday: int | None = None
+    """1 = Monday (Aidon NO sends 0 for Sunday); never used to compute the date."""
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CosemDateTime:
+        """Parse the 12 wire bytes with ``CosemDateTimeStruct``."""
         if len(raw) != 12:
             raise DecodeError(f"date-time must be 12 bytes, got {len(raw)}", raw=raw)
-        p = _CosemDateTimeCompiled.parse(raw)
+        return cls.from_fields(_CosemDateTimeCompiled.parse(raw))
 
-        def ns(v: int, missing: int = 0xFF) -> int | None:
-            return None if v == missing else v
-
+    @classmethod
+    def from_fields(cls, p: dict[str, int]) -> CosemDateTime:
+        """From a parsed ``CosemDateTimeStruct`` (also nested in the flat layouts' headers)."""
+        year, month, day, hour = p["year"], p["month"], p["day"], p["hour"]
+        minute, second, hundredths = p["minute"], p["second"], p["hundredths"]
+        deviation, status = p["deviation"], p["status"]
         return cls(
-            year=ns(p.year, 0xFFFF),
-            month=ns(p.month),
-            day=ns(p.day),
-            hour=ns(p.hour),
-            minute=ns(p.minute),
-            second=ns(p.second),
-            hundredths=ns(p.hundredths),
-            deviation=None if p.deviation == -0x8000 else p.deviation,
-            status=ns(p.status),
-            raw=bytes(raw),
+            None if year == 0xFFFF else year,
+            None if month == 0xFF else month,
+            None if day == 0xFF else day,
+            None if hour == 0xFF else hour,
+            None if minute == 0xFF else minute,
+            None if second == 0xFF else second,
+            None if hundredths == 0xFF else hundredths,
+            None if deviation == -0x8000 else deviation,
+            None if status == 0xFF else status,
+            None if p["weekday"] == 0xFF else p["weekday"],
+        )
+
+    @property
+    def raw(self) -> bytes:
+        """The 12 wire bytes, rebuilt with the same declaration (unspecified fields as 0xFF)."""
+
+        def ff(v: int | None, missing: int = 0xFF) -> int:
+            return missing if v is None else v
+
+        return CosemDateTimeStruct.build(
+            {
+                "year": ff(self.year, 0xFFFF),
+                "month": ff(self.month),
+                "day": ff(self.day),
+                "weekday": ff(self.weekday),
+                "hour": ff(self.hour),
+                "minute": ff(self.minute),
+                "second": ff(self.second),
+                "hundredths": ff(self.hundredths),
+                "deviation": -0x8000 if self.deviation is None else self.deviation,
+                "status": ff(self.status),
+            }
         )
 
     @property

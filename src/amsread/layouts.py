@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import construct as c
 
-from amsread.dlms import SCALARS, STRINGS, TAG
+from amsread.dlms import SCALARS, STRINGS, TAG, CosemDateTimeStruct
 from amsread.obis import Obis
 
 ARRAY: Final = TAG.ARRAY
@@ -746,7 +746,7 @@ def declare_apdu(layout: Layout, form: int) -> c.Struct:
     if form:
         head.append(c.Const(bytes(run)))
         run.clear()
-        head.append("date_time" / c.Bytes(12))
+        head.append("date_time" / CosemDateTimeStruct)
     return c.Struct(*head, *_body_parts(layout, run))
 
 
@@ -773,6 +773,10 @@ class CompiledLayout:
         self.names = tuple(None if f.const is not None else f"v{i}" for i, f in kept)
         self.consts = tuple(f.const for _, f in kept)
         self.scaler_names = tuple(f"s{i}" if f.shape == "reg" else None for i, f in kept)
+        self.unit_names = tuple(f"u{i}" if f.shape == "reg" else None for i, f in kept)
+        self.has_registers = any(self.scaler_names)
+        self.has_consts = any(k is not None for k in self.consts)
+        self.no_scalers: tuple[None, ...] = (None,) * len(kept)
         self.clock_at = tuple(k for k, (_, f) in enumerate(kept) if f.shape.endswith("clock"))
         self.version_at = next((k for k, s in enumerate(self.slots) if s.name == "list_version"), None)
 
@@ -798,11 +802,17 @@ class CompiledLayout:
         from amsread.dlms import CosemDateTime
         from amsread.readings import Message, manufacturer_of
 
-        values = [parsed[n] if n else k for n, k in zip(self.names, self.consts, strict=True)]
+        if self.has_consts:
+            values = [parsed[n] if n else k for n, k in zip(self.names, self.consts, strict=True)]
+        else:
+            values = [parsed[n] for n in self.names]
         for k in self.clock_at:
             values[k] = CosemDateTime.from_bytes(values[k])
-        scalers = tuple(parsed[n] if n else None for n in self.scaler_names)
-        units = tuple(parsed["u" + n[1:]] if n else None for n in self.scaler_names)
+        if self.has_registers:
+            scalers = tuple([parsed[n] if n else None for n in self.scaler_names])
+            units = tuple([parsed[n] if n else None for n in self.unit_names])
+        else:
+            scalers = units = self.no_scalers
         stamp = parsed.get("date_time")
         vals = tuple(values)
         return Message(
@@ -810,7 +820,7 @@ class CompiledLayout:
             vals,
             scalers,
             units,
-            CosemDateTime.from_bytes(stamp) if stamp is not None else None,
+            CosemDateTime.from_fields(stamp) if stamp is not None else None,
             manufacturer_of(self.slots, vals, self.layout.style, source),
             self.layout.name,
             self.layout.list_level,
