@@ -136,7 +136,7 @@ def source_options(func: Callable[..., Any] | None = None, *, required: bool = T
     if func is None:
         return functools.partial(source_options, required=required)
 
-    @click.argument("source", metavar="SOURCE", required=required)
+    @click.argument("source", metavar="SOURCE" if required else "[SOURCE]", required=required)
     @serial_options
     @click.option(
         "--input-format",

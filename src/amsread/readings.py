@@ -427,7 +427,9 @@ def to_reading(
                 continue  # null-data: not sent
             if type(raw) is not int:
                 if not isinstance(raw, float):
-                    raise LayoutError(f"{slot.name} ({slot.code}): expected a number, got {type(raw).__name__}")
+                    raise LayoutError(
+                        f"{slot.name} ({slot.code}): expected a number, got {type(raw).__name__}"
+                    )
                 raw = Decimal(repr(raw))  # float32/64 meters: the shortest exact decimal of the float
             if scaler is None:
                 scaler = implicit.get(slot.quantity, 0) if implicit is not None else 0

@@ -63,7 +63,13 @@ def command(
         first = False
         emit(text_listing(reading))
 
-    kw: dict[str, Any] = {"count": count, "strict": strict, "quiet": quiet, "verbose": verbose, "record": None}
+    kw: dict[str, Any] = {
+        "count": count,
+        "strict": strict,
+        "quiet": quiet,
+        "verbose": verbose,
+        "record": None,
+    }
     if not data:
         raise click.UsageError("give hex bytes, a capture FILE, or - for standard input")
     if len(data) == 1 and (data[0] == "-" or os.path.exists(data[0])):
