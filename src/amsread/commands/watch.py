@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, note, source_options
+from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, note, source_options
 from amsread.commands._run import emit, running, take
 
 #: How much history the power trend shows, in seconds of host time.
@@ -623,6 +623,7 @@ def _demo_running(src: Any, quiet: bool, verbose: bool) -> Iterator[tuple[Any, A
 @click.command("watch", context_settings=CONTEXT_SETTINGS)
 @source_options(required=False)
 @decode_options
+@key_options
 @click.option("--demo", is_flag=True, help="Watch a simulated meter (no meter needed).")
 @click.option("--phases", type=click.Choice(["1", "3"]), default="3", show_default=True, help="With --demo.")
 @click.option(
