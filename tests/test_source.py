@@ -441,3 +441,21 @@ def test_lost_device_reconnects(
     os.write(master, FRAME)  # bytes written after the reopen arrive
     assert read_until(chunks, len(FRAME)) == FRAME
     src.close()
+
+
+def test_stdin_from_a_pipe_is_live_and_from_a_file_is_a_replay(tmp_path: Path) -> None:
+    """A pipe stamps each frame's arrival (received_at); `< capture.bin` is a replay without it."""
+    from amsread.source import _is_live_stream
+
+    r, w = os.pipe()
+    try:
+        with os.fdopen(r, "rb", closefd=False) as pipe:
+            assert _is_live_stream(pipe)
+    finally:
+        os.close(r)
+        os.close(w)
+    capture = tmp_path / "c.bin"
+    capture.write_bytes(b"\x7e")
+    with capture.open("rb") as f:
+        assert not _is_live_stream(f)
+    assert not _is_live_stream(io.BytesIO(b""))

@@ -200,13 +200,21 @@ def open_source(
     recorder = _open_record(record) if record else None
     if spec == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        src = Source("stdin", False, lambda: _stream_chunks(stream, input_format))
+        src = Source("stdin", _is_live_stream(stream), lambda: _stream_chunks(stream, input_format))
     elif is_serial_spec(spec):
         src = _serial_source(spec, settings, reconnect=reconnect, log=log)
     else:
         src = _file_source(spec, input_format)
     src.record = recorder
     return src
+
+
+def _is_live_stream(stream: IO[bytes]) -> bool:
+    """A pipe or terminal is live (stamp each frame's arrival); a redirected file is a replay."""
+    try:
+        return not stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # io.BytesIO and test doubles have no descriptor
+        return False
 
 
 def _open_record(path: str) -> IO[bytes]:

@@ -44,7 +44,7 @@ def running(
 
     src = open_source(source_spec, settings, input_format=input_format, record=record)  # type: ignore[arg-type]
     pipeline = Pipeline(on_error=report, on_discard=on_discard, strict=strict, **(pipeline_kwargs or {}))
-    if src.live and not quiet:
+    if src.live and src.description and not quiet:  # the readiness line of a port
         note(f"reading {src.description}")
     interrupted = False
     broken_pipe = False
