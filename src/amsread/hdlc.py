@@ -264,6 +264,11 @@ class FrameSplitter:
             if start > pos:
                 self._discard(buf, pos, start)
             pos = start
+            if start + 1 < len(buf) and buf[start + 1] == FLAG:  # a doubled flag: the next one opens
+                pos = start + 1
+                if start != owned:
+                    self._discard(buf, start, pos)
+                continue
             result = self._try_frame(buf, start, received_at)
             if result is None:  # need more bytes
                 break

@@ -778,7 +778,9 @@ class CompiledLayout:
         self.has_consts = any(k is not None for k in self.consts)
         self.no_scalers: tuple[None, ...] = (None,) * len(kept)
         self.clock_at = tuple(k for k, (_, f) in enumerate(kept) if f.shape.endswith("clock"))
-        self.version_at = next((k for k, s in enumerate(self.slots) if s.name == "list_version"), None)
+        #: where the list id is (at most one place): all ``manufacturer_of`` needs to look at
+        self.version_at = tuple(k for k, s in enumerate(self.slots) if s.name == "list_version")[:1]
+        self.version_slots = tuple(self.slots[k] for k in self.version_at)
 
     @property
     def compiled(self) -> Any:
@@ -821,7 +823,9 @@ class CompiledLayout:
             scalers,
             units,
             CosemDateTime.from_fields(stamp) if stamp is not None else None,
-            manufacturer_of(self.slots, vals, self.layout.style, source),
+            manufacturer_of(
+                self.version_slots, tuple([vals[k] for k in self.version_at]), self.layout.style, source
+            ),
             self.layout.name,
             self.layout.list_level,
             parsed["invoke_id"] & 0xFFFFFF,

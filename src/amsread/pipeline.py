@@ -186,34 +186,37 @@ class Pipeline:
             for frames in self.steps(source, live=live):
                 if not ready:
                     for frame in frames:
-                        yield from self._hdlc_message(frame)
+                        info = self._hdlc_message(frame)
+                        if info is not None:
+                            yield frame, info
                     continue
                 before = self.stats.splitter.frames_good - len(frames)  # HDLC frames before this step
                 j = 0
                 for k, frame in enumerate(frames):
                     while j < len(ready) and ready[j][0] <= before + k:
-                        yield from self._mbus_message(ready[j])
+                        self.stats.messages += 1
+                        yield ready[j][1], ready[j][2]
                         j += 1
-                    yield from self._hdlc_message(frame)
+                    info = self._hdlc_message(frame)
+                    if info is not None:
+                        yield frame, info
                 for entry in ready[j:]:
-                    yield from self._mbus_message(entry)
+                    self.stats.messages += 1
+                    yield entry[1], entry[2]
                 ready.clear()
         finally:
             self._mbus_ready = None
 
-    def _hdlc_message(self, frame: Frame) -> Iterator[tuple[Frame, bytes]]:
+    def _hdlc_message(self, frame: Frame) -> bytes | None:
+        """The whole information field once ``frame`` completes a message, else None."""
         try:
             info = self.segments.add(frame)
         except AmsReadError as err:
             self._skip(err)
-            return
+            return None
         if info is not None:
             self.stats.messages += 1
-            yield frame, info
-
-    def _mbus_message(self, entry: tuple[int, MbusFrame, bytes]) -> Iterator[tuple[MbusFrame, bytes]]:
-        self.stats.messages += 1
-        yield entry[1], entry[2]
+        return info
 
     def readings(
         self, source: Iterable[bytes], *, live: bool = False, decoder: object = None
