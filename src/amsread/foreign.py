@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from amsread.dlms import TAG
-from amsread.obis import Obis, info_for_raw
+from amsread.obis import Obis
 
 if TYPE_CHECKING:
     from amsread.readings import Item
@@ -44,15 +44,6 @@ REGISTER_CLASSES: Final = frozenset({3, 4})
 
 #: Scalers of registers pushed without their scaler-unit, by quantity (see the module doc).
 CAPTURE_OBJECT_SCALERS: Final[dict[str, int]] = {"current": -2, "voltage": 0, "power": 0, "energy": 0}
-
-_QUANTITY_OF_UNIT: Final = {
-    "A": "current",
-    "V": "voltage",
-    "W": "power",
-    "var": "power",
-    "kWh": "energy",
-    "kvarh": "energy",
-}
 
 
 def _is_obis(v: Any) -> bool:
@@ -78,7 +69,7 @@ def capture_object_items(body: tuple[Any, ...]) -> tuple[Item, ...] | None:
     other than the value are skipped; so are definitions of a single element of an attribute
     (data index not 0), which this rule cannot interpret.
     """
-    from amsread.readings import Item
+    from amsread.readings import NUMBER, Item, slot_for
 
     head = body[0]
     if not isinstance(head, tuple) or len(head) != len(body) or not all(_is_descriptor(d) for d in head):
@@ -88,10 +79,10 @@ def capture_object_items(body: tuple[Any, ...]) -> tuple[Item, ...] | None:
         if class_id == PUSH_SETUP_CLASS or attribute != VALUE_ATTRIBUTE or data_index != 0:
             continue
         scaler = None
-        if class_id in REGISTER_CLASSES and type(value) is int:
-            info = info_for_raw(obis)
-            if info is not None:
-                scaler = CAPTURE_OBJECT_SCALERS.get(_QUANTITY_OF_UNIT.get(info.unit, ""))
+        if class_id in REGISTER_CLASSES and type(value) is int and len(obis) == 6:
+            slot = slot_for(obis)
+            if slot.kind == NUMBER:
+                scaler = CAPTURE_OBJECT_SCALERS.get(slot.quantity)
         items.append(Item(obis, value, scaler))
     return tuple(items)
 
