@@ -129,7 +129,8 @@ def serial_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def source_options(func: Callable[..., Any] | None = None, *, required: bool = True) -> Any:
-    """SOURCE and everything about reading it, shared by every reading command.
+    """SOURCE and everything about reading it, shared by every reading command, collapsed into
+    one ``source.SourceRequest`` passed as ``source``.
 
     ``@source_options(required=False)`` makes SOURCE optional (``watch --demo`` needs none).
     """
@@ -151,7 +152,23 @@ def source_options(func: Callable[..., Any] | None = None, *, required: bool = T
     @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
     @click.option("-v", "--verbose", is_flag=True, help="Report every skipped frame on stderr.")
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any,
+        source: str | None,
+        settings: Any,
+        input_format: str,
+        record: str | None,
+        count: int | None,
+        strict: bool,
+        quiet: bool,
+        verbose: bool,
+        **kwargs: Any,
+    ) -> Any:
+        from amsread.source import SourceRequest
+
+        kwargs["source"] = SourceRequest(
+            source, settings, input_format, record, count, strict, quiet, verbose
+        )  # type: ignore[arg-type]
         return func(*args, **kwargs)
 
     return wrapper

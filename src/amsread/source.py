@@ -175,6 +175,29 @@ class Source:
             self.record.close()
 
 
+@dataclass(frozen=True, slots=True)
+class SourceRequest:
+    """What a reading command was asked to read, and how: SOURCE and the options they all share.
+
+    ``cli.source_options`` collapses the command line into one of these, so every command hands
+    the same object to ``commands._run.running`` instead of nine loose arguments.
+    """
+
+    spec: str | None
+    settings: SerialSettings = DEFAULT
+    input_format: InputFormat = "auto"
+    record: str | None = None
+    count: int | None = None
+    strict: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+    def open(self) -> Source:
+        if self.spec is None:
+            raise SourceError("no source given")
+        return open_source(self.spec, self.settings, input_format=self.input_format, record=self.record)
+
+
 def is_serial_spec(spec: str) -> bool:
     """A URL or something that is not a regular file: open it with pyserial."""
     if "://" in spec:
@@ -222,6 +245,11 @@ def _open_record(path: str) -> IO[bytes]:
         return open(path, "ab")
     except OSError as e:
         raise UnreadableFileError(f"cannot write record file {path}: {e.strerror}") from e
+
+
+def memory_source(name: str, data: bytes) -> Source:
+    """Bytes already in hand (hex given on the command line) as a replayed source."""
+    return Source(name, False, lambda: iter((data,)), description=f"{name} ({len(data)} bytes)")
 
 
 def _file_source(path: str, input_format: InputFormat) -> Source:

@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amsread.commands._run import running, take
 
+if TYPE_CHECKING:
+    from amsread.source import Source, SourceRequest
+
 
 def each_reading(
-    source: str,
-    settings: Any,
-    options: Any,
-    *,
-    input_format: str,
-    record: str | None,
-    count: int | None,
-    strict: bool,
-    quiet: bool,
-    verbose: bool,
-    write: Callable[[Any], None],
+    request: SourceRequest, options: Any, write: Callable[[Any], None], *, opened: Source | None = None
 ) -> None:
-    """Open ``source``, decode it, and hand each reading to ``write`` the moment it is complete."""
+    """Open the requested source (or take ``opened``), decode it, and hand each reading to
+    ``write`` the moment it is complete."""
     from amsread.readings import ReadingDecoder
 
-    with running(
-        source,
-        settings,
-        input_format=input_format,
-        record=record,
-        quiet=quiet,
-        verbose=verbose,
-        strict=strict,
-    ) as (src, pipeline):
+    with running(request, opened=opened) as (src, pipeline):
         readings: Iterator[Any] = pipeline.readings(src, live=src.live, decoder=ReadingDecoder(options))
-        for reading in take(readings, count):
+        for reading in take(readings, request.count):
             write(reading)

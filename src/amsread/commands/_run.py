@@ -9,41 +9,38 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from amsread.cli import note
 from amsread.errors import AmsReadError
-from amsread.settings import SerialSettings
+
+if TYPE_CHECKING:
+    from amsread.pipeline import Pipeline
+    from amsread.source import Source, SourceRequest
 
 
 @contextlib.contextmanager
 def running(
-    source_spec: str,
-    settings: SerialSettings,
+    request: SourceRequest,
     *,
-    input_format: str = "auto",
-    record: str | None = None,
-    quiet: bool = False,
-    verbose: bool = False,
-    strict: bool = False,
+    opened: Source | None = None,
     on_error: Callable[[AmsReadError], None] | None = None,
     on_discard: Callable[[bytes], None] | None = None,
-    pipeline_kwargs: dict[str, Any] | None = None,
-) -> Iterator[tuple[Any, Any]]:
-    """Open ``source_spec`` and a pipeline; yield ``(source, pipeline)``; always summarise."""
+) -> Iterator[tuple[Source, Pipeline]]:
+    """Open the requested source (or take ``opened``) and a pipeline; yield both; always summarise."""
     from amsread.pipeline import Pipeline
-    from amsread.source import open_source
 
     def report(err: AmsReadError) -> None:
-        if verbose:
+        if request.verbose:
             note(f"skipped: {getattr(err, 'reason', type(err).__name__)}: {err}")
         if on_error is not None:
             on_error(err)
 
-    src = open_source(source_spec, settings, input_format=input_format, record=record)  # type: ignore[arg-type]
-    pipeline = Pipeline(on_error=report, on_discard=on_discard, strict=strict, **(pipeline_kwargs or {}))
+    src = opened if opened is not None else request.open()
+    pipeline = Pipeline(on_error=report, on_discard=on_discard, strict=request.strict)
+    quiet = request.quiet
     if src.live and src.description and not quiet:  # the readiness line of a port
         note(f"reading {src.description}")
     interrupted = False

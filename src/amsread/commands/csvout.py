@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_options
 from amsread.commands._readings import each_reading
+
+if TYPE_CHECKING:
+    from amsread.source import SourceRequest
 
 
 @click.command("csv", context_settings=CONTEXT_SETTINGS)
@@ -22,13 +25,7 @@ from amsread.commands._readings import each_reading
 )
 @click.option("--no-header", is_flag=True, help="Leave out the header row (for appending to a file).")
 def command(
-    source: str,
-    settings: Any,
-    options: Any,
-    meter: str | None,
-    columns: str | None,
-    no_header: bool,
-    **kw: Any,
+    source: SourceRequest, options: Any, meter: str | None, columns: str | None, no_header: bool
 ) -> None:
     """Print every reading from SOURCE as a CSV row, header first.
 
@@ -51,4 +48,4 @@ def command(
         if not chosen:
             raise click.BadParameter("no column named", param_hint="--columns")
     writer = CsvWriter(sys.stdout, chosen, header=not no_header)
-    each_reading(source, settings, options, write=writer.write, **kw)
+    each_reading(source, options, writer.write)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 import click
@@ -49,7 +48,7 @@ def command(
     """
     from amsread.errors import DecodeError
     from amsread.output import json_line, text_listing
-    from amsread.source import extract_hex
+    from amsread.source import SourceRequest, extract_hex, memory_source
 
     first = True
 
@@ -63,17 +62,12 @@ def command(
         first = False
         emit(text_listing(reading))
 
-    kw: dict[str, Any] = {
-        "count": count,
-        "strict": strict,
-        "quiet": quiet,
-        "verbose": verbose,
-        "record": None,
-    }
     if not data:
         raise click.UsageError("give hex bytes, a capture FILE, or - for standard input")
-    if len(data) == 1 and (data[0] == "-" or os.path.exists(data[0])):
-        each_reading(data[0], settings, options, input_format="auto", write=write, **kw)
+    spec = data[0] if len(data) == 1 and (data[0] == "-" or os.path.exists(data[0])) else None
+    request = SourceRequest(spec, settings, "auto", None, count, strict, quiet, verbose)
+    if spec is not None:
+        each_reading(request, options, write)
         return
     try:
         raw = extract_hex(" ".join(data))
@@ -81,7 +75,4 @@ def command(
         raise DecodeError(f"not hex: {e}") from None
     if not raw:
         raise DecodeError("no hex bytes found in the arguments")
-    with tempfile.NamedTemporaryFile(suffix=".bin") as tmp:
-        tmp.write(raw)
-        tmp.flush()
-        each_reading(tmp.name, settings, options, input_format="raw", write=write, **kw)
+    each_reading(request, options, write, opened=memory_source("arguments", raw))

@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from amsread.cli import CONTEXT_SETTINGS, source_options
 from amsread.commands._run import emit, running
 
+if TYPE_CHECKING:
+    from amsread.source import SourceRequest
+
 
 @click.command("hex", context_settings=CONTEXT_SETTINGS)
 @source_options
 @click.option("--annotate", is_flag=True, help="Break each frame into its fields, like a protocol analyser.")
 @click.option("--raw", "show_raw", is_flag=True, help="Also show the bytes that fell outside any good frame.")
-def command(
-    source: str,
-    settings: Any,
-    meter: str | None,
-    input_format: str,
-    record: str | None,
-    count: int | None,
-    strict: bool,
-    quiet: bool,
-    verbose: bool,
-    annotate: bool,
-    show_raw: bool,
-) -> None:
+def command(source: SourceRequest, meter: str | None, annotate: bool, show_raw: bool) -> None:
     """Print each HDLC frame from SOURCE in hex: time, length, ok or why not.
 
     Bad frames are shown with the reason they were rejected (bad HCS, bad FCS, no closing flag, ...),
@@ -47,17 +38,11 @@ def command(
     from amsread.output import annotate_frame, format_hex_line
 
     events: list[Any] = []
-    with running(
-        source,
-        settings,
-        input_format=input_format,
-        record=record,
-        quiet=quiet,
-        verbose=verbose,
-        strict=strict,
-        on_error=events.append,
-        on_discard=events.append if show_raw else None,
-    ) as (src, pipeline):
+    count = source.count
+    with running(source, on_error=events.append, on_discard=events.append if show_raw else None) as (
+        src,
+        pipeline,
+    ):
         pipeline.splitter.on_frame = events.append
         live = src.live
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,12 +10,15 @@ from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_op
 from amsread.commands._readings import each_reading
 from amsread.commands._run import emit
 
+if TYPE_CHECKING:
+    from amsread.source import SourceRequest
+
 
 @click.command("json", context_settings=CONTEXT_SETTINGS)
 @source_options
 @decode_options
 @key_options
-def command(source: str, settings: Any, options: Any, meter: str | None, **kw: Any) -> None:
+def command(source: SourceRequest, options: Any, meter: str | None) -> None:
     """Print every reading from SOURCE as a JSON line (flushed at once).
 
     Keys are the output contract's names; quantities the meter did not send are absent, never 0.
@@ -30,4 +33,4 @@ def command(source: str, settings: Any, options: Any, meter: str | None, **kw: A
     """
     from amsread.output import json_line
 
-    each_reading(source, settings, options, write=lambda r: emit(json_line(r)), **kw)
+    each_reading(source, options, lambda r: emit(json_line(r)))

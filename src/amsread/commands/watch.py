@@ -11,7 +11,6 @@ readings themselves stay one per frame (output-contract.md): ``csv`` and ``json`
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sys
 import time
@@ -19,12 +18,15 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, note, source_options
+from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_options
 from amsread.commands._run import emit, running, take
+
+if TYPE_CHECKING:
+    from amsread.source import SourceRequest
 
 #: How much history the power trend shows, in seconds of host time.
 TREND_WINDOW: Final = 300.0
@@ -596,30 +598,6 @@ def _demo_source(meter: str, phases: int, speed: float, seed: int | None, record
     return src
 
 
-@contextlib.contextmanager
-def _demo_running(src: Any, quiet: bool, verbose: bool) -> Iterator[tuple[Any, Any]]:
-    """``running`` for the in-process demo source: the same summary and Ctrl-C handling."""
-    from amsread.pipeline import Pipeline
-
-    def report(err: Any) -> None:
-        if verbose:
-            note(f"skipped: {getattr(err, 'reason', type(err).__name__)}: {err}")
-
-    pipeline = Pipeline(on_error=report)
-    interrupted = False
-    try:
-        yield src, pipeline
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        src.close()
-        if not quiet:
-            with contextlib.suppress(Exception):
-                note(pipeline.stats.summary())
-    if interrupted:
-        raise click.exceptions.Abort()
-
-
 @click.command("watch", context_settings=CONTEXT_SETTINGS)
 @source_options(required=False)
 @decode_options
@@ -636,16 +614,9 @@ def _demo_running(src: Any, quiet: bool, verbose: bool) -> Iterator[tuple[Any, A
 @click.option("--seed", type=int, help="With --demo: the same seed gives the same values.")
 @click.option("--plain", is_flag=True, help="One line per reading even on a terminal.")
 def command(
-    source: str | None,
-    settings: Any,
+    source: SourceRequest,
     options: Any,
     meter: str | None,
-    input_format: str,
-    record: str | None,
-    count: int | None,
-    strict: bool,
-    quiet: bool,
-    verbose: bool,
     demo: bool,
     phases: str,
     speed: float,
@@ -669,9 +640,9 @@ def command(
     """
     from amsread.readings import ReadingDecoder
 
-    if demo and source:
+    if demo and source.spec:
         raise click.UsageError("give either a SOURCE or --demo, not both")
-    if not demo and not source:
+    if not demo and not source.spec:
         raise click.UsageError(
             "give a SOURCE (a serial port, socket://host:port, a capture file or -), or --demo"
         )
@@ -687,19 +658,10 @@ def command(
         sim_meter = meter or "aidon"
         if sim_meter not in ("aidon", "kaifa", "kamstrup"):
             raise click.BadParameter("the demo meter is aidon, kaifa or kamstrup", param_hint="--meter")
-        src = _demo_source(sim_meter, int(phases), speed, seed, record)
-        ctx = _demo_running(src, quiet, verbose)
+        ctx = running(source, opened=_demo_source(sim_meter, int(phases), speed, seed, source.record))
     else:
-        assert source is not None
-        ctx = running(
-            source,
-            settings,
-            input_format=input_format,
-            record=record,
-            quiet=quiet,
-            verbose=verbose,
-            strict=strict,
-        )
+        ctx = running(source)
+    count = source.count
     live_view = not plain and sys.stdout.isatty()
     with ctx as (src, pipeline):
         decoder = ReadingDecoder(options)
