@@ -109,7 +109,7 @@ def test_decode_listing() -> None:
     assert lines[2].split()[:2] == ["list", "1"]
     assert lines[3].split() == ["active_power_import", "512", "W", "1-0:1.7.0.255"]
     assert len(lines) == 4
-    assert err.strip() == "1 frames: 1 readings; 44 bytes, 0 discarded"
+    assert err.strip() == "1 frame: 1 reading; 44 bytes, 0 discarded"
 
 
 def test_decode_listing_of_several_frames_is_blank_line_separated() -> None:

@@ -109,7 +109,7 @@ def test_capture_decodes_through_the_pipeline() -> None:
     readings, pipeline = decode(raw(KAIFA_PL))
     assert len(readings) == 1 and not pipeline.stats.errors
     assert pipeline.stats.mbus.frames_good == 2 and pipeline.stats.splitter.frames_good == 0
-    assert pipeline.stats.summary() == "0 frames, 2 M-Bus frames: 1 readings; 376 bytes, 0 discarded"
+    assert pipeline.stats.summary() == "0 frames, 2 M-Bus frames: 1 reading; 376 bytes, 0 discarded"
 
 
 # --------------------------------------------------------------------------------------------

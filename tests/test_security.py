@@ -354,7 +354,7 @@ def test_cli_wrong_key_is_one_clear_counted_line(lg_file: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout.count("\n") == 1 and "4117" in result.stdout
     assert "skipped: decryption failed: authentication tag mismatch (wrong key?)" in result.stderr
-    assert "2 frames: 1 readings, 1 decryption failed" in result.stderr
+    assert "2 frames: 1 reading, 1 decryption failed" in result.stderr
 
 
 def test_cli_malformed_key_is_a_usage_error(lg_file: Path) -> None:

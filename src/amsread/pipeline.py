@@ -47,21 +47,28 @@ class Stats:
         self.errors[getattr(err, "reason", type(err).__name__)] += 1
 
     def summary(self) -> str:
-        """One line: ``412 frames: 409 decoded, 2 bad FCS, 1 unknown list; 9812 bytes, 3 discarded``.
+        """One line: ``412 frames: 409 readings, 2 bad FCS, 1 bad layout; 9812 bytes, 3 discarded``.
 
         M-Bus frames are named only when there were some (``0 frames, 2 M-Bus frames: …``), and the
         bytes inside them are not counted as discarded.
         """
         s = self.splitter
         m = self.mbus
-        parts = [f"{s.frames_good} frames" + (f", {m.frames_good} M-Bus frames" if m.frames_good else "")]
+        parts = [
+            _count(s.frames_good, "frame")
+            + (f", {_count(m.frames_good, 'M-Bus frame')}" if m.frames_good else "")
+        ]
         detail = []
         if self.readings:
-            detail.append(f"{self.readings} readings")
+            detail.append(_count(self.readings, "reading"))
         for reason, n in sorted(self.errors.items(), key=lambda kv: (-kv[1], kv[0])):
             detail.append(f"{n} {reason}")
         line = parts[0] + (": " + ", ".join(detail) if detail else "")
         return f"{line}; {s.bytes_received} bytes, {s.bytes_discarded - m.bytes_in_frames} discarded"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class Pipeline:
