@@ -220,7 +220,7 @@ def open_source(
     stdin: IO[bytes] | None = None,
 ) -> Source:
     """Open ``spec`` as a byte source; raise a ``SourceError`` subclass with one clear message."""
-    recorder = _open_record(record) if record else None
+    recorder = open_record(record) if record else None
     if spec == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         src = Source("stdin", _is_live_stream(stream), lambda: _stream_chunks(stream, input_format))
@@ -240,7 +240,8 @@ def _is_live_stream(stream: IO[bytes]) -> bool:
         return False
 
 
-def _open_record(path: str) -> IO[bytes]:
+def open_record(path: str) -> IO[bytes]:
+    """The ``--record`` file, opened for appending raw bytes (closed by ``Source.close``)."""
     try:
         return open(path, "ab")
     except OSError as e:

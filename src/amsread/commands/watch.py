@@ -580,9 +580,8 @@ def ticking(chunks: Iterable[bytes], on_tick: Callable[[], None]) -> Iterator[by
 
 
 def _demo_source(meter: str, phases: int, speed: float, seed: int | None, record: str | None) -> Any:
-    from amsread.errors import UnreadableFileError
     from amsread.simulator import SimulatedMeter, live_chunks, next_hour_start
-    from amsread.source import Source
+    from amsread.source import Source, open_record
 
     # Start the meter's clock just before a full hour: all three lists arrive in the first seconds.
     sim = SimulatedMeter(meter, phases, seed=seed, start=next_hour_start(2.0))
@@ -591,10 +590,7 @@ def _demo_source(meter: str, phases: int, speed: float, seed: int | None, record
         desc += f", {speed:g}× speed"
     src = Source("demo", True, lambda: live_chunks(sim.pushes(), speed), description=desc)
     if record:
-        try:
-            src.record = open(record, "ab")  # noqa: SIM115  (closed by Source.close)
-        except OSError as e:
-            raise UnreadableFileError(f"cannot write record file {record}: {e.strerror}") from e
+        src.record = open_record(record)
     return src
 
 
