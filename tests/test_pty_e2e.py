@@ -9,17 +9,16 @@ port is opened at 2400 8E1 with an exclusive lock; a pty ignores both speed and 
 from __future__ import annotations
 
 import os
-import select
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import IO
 
 import pytest
 
 from amsread.pipeline import IDLE_FLUSH
 from conftest import raw
+from live_util import Lines
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 
@@ -27,43 +26,14 @@ FRAMES = [raw("doc_aidon_6534_list1"), raw("fw_kaifa_list1_1"), raw("amshan_kams
 HARD_TIMEOUT = 20.0
 
 
-class Pipe:
-    """Lines from a child's pipe, read with a deadline (bounded polling, never a bare sleep)."""
+class Pipe(Lines):
+    """``live_util.Lines`` with absolute deadlines: one deadline spans a whole test here."""
 
-    def __init__(self, stream: IO[bytes] | None) -> None:
-        assert stream is not None
-        self.fd = stream.fileno()
-        self.buf = b""
-        self.lines: list[str] = []
-        self.eof = False
+    def wait_for(self, predicate: Callable[[str], bool], deadline: float) -> str:  # type: ignore[override]
+        return super().wait_for(predicate, deadline - time.monotonic())
 
-    def poll(self, timeout: float) -> None:
-        ready, _, _ = select.select([self.fd], [], [], max(timeout, 0))
-        if ready:
-            data = os.read(self.fd, 65536)
-            self.eof = not data
-            self.buf += data
-            *done, self.buf = self.buf.split(b"\n")
-            self.lines += [line.decode() for line in done]
-
-    def wait_for(self, predicate: Callable[[str], bool], deadline: float) -> str:
-        """The first line (already read or yet to come) for which ``predicate`` holds."""
-        seen = 0
-        while True:
-            for line in self.lines[seen:]:
-                if predicate(line):
-                    return line
-            seen = len(self.lines)
-            remaining = deadline - time.monotonic()
-            assert remaining > 0 and not self.eof, f"no such line; lines so far: {self.lines}"
-            self.poll(min(remaining, 0.05))
-
-    def drain(self, deadline: float) -> list[str]:
-        """Every line up to the end of the stream (the child has exited)."""
-        while not self.eof:
-            assert time.monotonic() < deadline, "the pipe stayed open"
-            self.poll(0.05)
-        return self.lines
+    def drain(self, deadline: float) -> list[str]:  # type: ignore[override]
+        return super().drain(deadline - time.monotonic())
 
 
 @pytest.fixture
