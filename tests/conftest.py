@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import tty
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,3 +91,15 @@ def walk_frames(data: bytes) -> list[bytes]:
         frames.append(frame)
         i += length + 1
     return frames
+
+
+@pytest.fixture
+def pty_path() -> Iterator[str]:
+    """The slave side of a fresh raw pseudo-terminal: a serial port with nothing on the line."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        yield os.ttyname(slave)
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -8,13 +8,10 @@ Most cases run the real command in a child process, so what a user sees is what 
 from __future__ import annotations
 
 import errno
-import os
 import signal
 import socket
 import subprocess
 import sys
-import tty
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,25 +60,14 @@ def test_connection_refused() -> None:
     assert "connection refused" in one_error_line(result)
 
 
-@pytest.fixture
-def pty_slave() -> Iterator[str]:
-    master, slave = os.openpty()
-    tty.setraw(slave)
+def test_port_busy(pty_path: str) -> None:
+    holder = serial.Serial(pty_path, exclusive=True)  # another program has the port
     try:
-        yield os.ttyname(slave)
-    finally:
-        os.close(master)
-        os.close(slave)
-
-
-def test_port_busy(pty_slave: str) -> None:
-    holder = serial.Serial(pty_slave, exclusive=True)  # another program has the port
-    try:
-        result = run("json", pty_slave)
+        result = run("json", pty_path)
     finally:
         holder.close()
     assert result.returncode == 5
-    assert one_error_line(result) == f"Error: port busy: {pty_slave} is in use by another program"
+    assert one_error_line(result) == f"Error: port busy: {pty_path} is in use by another program"
 
 
 def test_permission_denied_suggests_dialout(
@@ -244,9 +230,9 @@ def test_ports_lists_or_hints() -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX pty")
-def test_simulate_refuses_nothing_on_a_terminal_but_writes_hex(pty_slave: str) -> None:
+def test_simulate_refuses_nothing_on_a_terminal_but_writes_hex(pty_path: str) -> None:
     """Raw bytes on a terminal would scramble it: stdout on a tty gets hex, and says so."""
-    with open(pty_slave, "wb", buffering=0) as tty_out:
+    with open(pty_path, "wb", buffering=0) as tty_out:
         result = subprocess.run(
             amsread("simulate", "--speed", "0", "--count", "1"),
             stdout=tty_out,

@@ -9,11 +9,9 @@ socket cover only what they can: a working stream, silence, and a bridge that in
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import subprocess
-import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import islice
 
 import pytest
@@ -273,17 +271,6 @@ def test_repair_crlf_and_count_frames() -> None:
 # --------------------------------------------------------------------------------------------
 # the command, on real ports
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pty_path() -> Iterator[str]:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        yield os.ttyname(slave)
-    finally:
-        os.close(master)
-        os.close(slave)
 
 
 def test_probe_command_finds_the_simulated_meter_on_a_pty() -> None:
