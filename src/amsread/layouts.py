@@ -685,8 +685,9 @@ HEADER_FORMS: Final[dict[int, tuple[bytes, int]]] = {
 }
 
 
-def _body_parts(layout: Layout, run: bytearray) -> list[c.Construct]:
-    """The fields of ``layout``'s body; ``run`` holds constant bytes still to be emitted before it."""
+def _body_parts(layout: Layout, run: bytearray, end: c.Construct = c.Terminated) -> list[c.Construct]:
+    """The fields of ``layout``'s body; ``run`` holds constant bytes still to be emitted before it,
+    ``end`` closes it (nothing may follow a body)."""
     parts: list[c.Construct] = []
 
     def const() -> None:
@@ -725,7 +726,7 @@ def _body_parts(layout: Layout, run: bytearray) -> list[c.Construct]:
             const()
             parts.append(f"u{i}" / c.Int8ub)
     const()
-    parts.append(c.Terminated)
+    parts.append(end)
     return parts
 
 
@@ -747,7 +748,9 @@ def declare_apdu(layout: Layout, form: int) -> c.Struct:
         head.append(c.Const(bytes(run)))
         run.clear()
         head.append("date_time" / CosemDateTimeStruct)
-    return c.Struct(*head, *_body_parts(layout, run))
+    # Terminated has no compiled form (it would run interpreted on every message): the compiled
+    # parse records where it stopped, and LayoutIndex.parse requires that to be the end.
+    return c.Struct(*head, *_body_parts(layout, run, "end" / c.Tell))
 
 
 #: What a failed flat parse can raise: the body is simply not this layout.
@@ -861,6 +864,8 @@ class LayoutIndex:
                 parsed = cl.apdu(apdu[5]).parse(apdu)
             except _MISMATCH:
                 continue
+            if parsed["end"] != len(apdu):
+                continue  # bytes after the body: not this layout
             if k:
                 candidates.insert(0, candidates.pop(k))
             return cl.message(parsed, source)
