@@ -41,7 +41,7 @@ def running(
     src = opened if opened is not None else request.open()
     pipeline = Pipeline(on_error=report, on_discard=on_discard, strict=request.strict)
     quiet = request.quiet
-    if src.live and src.description and not quiet:  # the readiness line of a port
+    if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
         note(f"reading {src.description}")
     interrupted = False
     broken_pipe = False
