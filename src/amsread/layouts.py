@@ -42,6 +42,7 @@ U64: Final = TAG.LONG64_UNSIGNED
 VSTR: Final = TAG.VISIBLE_STRING
 OSTR: Final = TAG.OCTET_STRING
 
+#: Kamstrup sends its list version bare; the code it stands for (KAM-OBIS p.2).
 LIST_VERSION_OBIS: Final = "1-1:0.2.129.255"
 KAIFA_LIST_ID: Final = b"KFM_001"
 

@@ -258,7 +258,7 @@ class DecodeOptions:
 # generic road: items from the data tree's shape
 # --------------------------------------------------------------------------------------------
 
-_KAIFA_VERSION: Final = b"KFM_001"
+#: Where Kamstrup's bare list-version string belongs (sent without its code, KAM-NVE §2.7.1).
 LIST_VERSION_OBIS: Final = bytes((1, 1, 0, 2, 129, 255))
 
 
@@ -296,10 +296,10 @@ def items_from_tree(body: Any, *, container: int | None = None) -> tuple[tuple[I
     if any(_is_obis(e) or _is_register(e) for e in body):
         items, mixed = _pair_items(body)
         return items, "mixed" if mixed else "pairs"
-    from amsread.layouts import kaifa_positions
+    from amsread.layouts import KAIFA_LIST_ID, kaifa_positions
 
     positions = kaifa_positions(len(body))
-    if positions is None or (len(body) > 1 and body[0] != _KAIFA_VERSION):
+    if positions is None or (len(body) > 1 and body[0] != KAIFA_LIST_ID):
         found = foreign.positional_items(body)
         if found is not None:
             return found
