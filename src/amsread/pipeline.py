@@ -67,6 +67,10 @@ class Stats:
         return f"{line}; {s.bytes_received} bytes, {s.bytes_discarded - m.bytes_in_frames} discarded"
 
 
+#: The summary's name for hourly lists whose clock did not advance.
+STALE_HOURLY: Final = "stale hourly list"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -75,7 +79,7 @@ class Pipeline:
     """Wires a source through the splitters, the segment assemblers and the decoder.
 
     ``on_error`` sees every skipped error (after counting), for ``-v`` and ``hex``; ``strict``
-    raises the first one instead. ``on_discard`` sees the bytes outside any HDLC frame (M-Bus
+    raises the first one instead. ``on_warning`` hears of readings that are printed but suspect. ``on_discard`` sees the bytes outside any HDLC frame (M-Bus
     frames included), as ``hex --raw`` shows them.
     """
 
@@ -86,8 +90,12 @@ class Pipeline:
         on_discard: Callable[[bytes], None] | None = None,
         strict: bool = False,
         idle_flush: float = IDLE_FLUSH,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         self.stats = Stats()
+        self.on_warning = on_warning
+        #: meter id -> clock of its last hourly list, to notice one that was sent again
+        self._last_hourly: dict[str | None, object] = {}
         self.strict = strict
         self.on_error = on_error
         self.on_discard = on_discard
@@ -240,4 +248,20 @@ class Pipeline:
                 continue
             if reading is not None:
                 self.stats.readings += 1
+                if reading.list == 3:
+                    self._check_hourly(reading)
                 yield reading
+
+    def _check_hourly(self, reading: Reading) -> None:
+        """An hourly list whose clock did not advance repeats stale counters (an Aidon has sent
+        the 17:00 list again at 18:00: 0 kWh booked for one hour, double the next). The reading is
+        printed as sent; the summary counts it and ``on_warning`` says so."""
+        meter = reading.values.get("meter_id")
+        stamp = reading.meter_time
+        if stamp is not None and self._last_hourly.get(meter) == stamp:
+            self.stats.errors[STALE_HOURLY] += 1
+            if self.on_warning is not None:
+                self.on_warning(
+                    f"warning: hourly list at {stamp.isoformat()} repeats the previous one's clock: its counters are stale"
+                )
+        self._last_hourly[meter] = stamp

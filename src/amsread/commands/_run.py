@@ -39,7 +39,12 @@ def running(
             on_error(err)
 
     src = opened if opened is not None else request.open()
-    pipeline = Pipeline(on_error=report, on_discard=on_discard, strict=request.strict)
+    pipeline = Pipeline(
+        on_error=report,
+        on_discard=on_discard,
+        strict=request.strict,
+        on_warning=None if request.quiet else note,
+    )
     quiet = request.quiet
     if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
         note(f"reading {src.description}")
