@@ -35,7 +35,6 @@ COMMANDS: Final[dict[str, str]] = {
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 EXIT_ERROR: Final = 1
-EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 
 _debug = False

@@ -13,13 +13,11 @@ import datetime as dt
 import struct
 from dataclasses import dataclass
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import construct as c
 from construct import this
 
 from amsread.errors import DecodeError, LlcError, UnsupportedApduError
-from amsread.obis import Obis
 
 LLC: Final = b"\xe6\xe7\x00"
 DATA_NOTIFICATION: Final = 0x0F
@@ -144,14 +142,6 @@ CosemDateTimeStruct = c.Struct(
 )
 _CosemDateTimeCompiled = CosemDateTimeStruct.compile()
 
-#: The scaler-unit structure of a Register: ``02 02 0F <scaler> 16 <unit>`` (BB13 §4.3.2).
-ScalerUnit = c.Struct(
-    c.Const(b"\x02\x02\x0f"),
-    "scaler" / c.Int8sb,
-    c.Const(b"\x16"),
-    "unit" / c.Int8ub,
-)
-
 #: The date-time field of a data-notification, in all three forms met on real meters
 #: (han-protocol.md §5.3): ``00`` (none), ``0C`` + 12 (standard), ``09 0C`` + 12 (Data-tagged).
 HeaderDateTime = c.Struct(
@@ -160,21 +150,19 @@ HeaderDateTime = c.Struct(
     "value" / c.If(this.form != 0x00, c.Bytes(12)),
 )
 
-#: data-notification (GB9 §9.3.x, tag 0x0F): long-invoke-id-and-priority, date-time, body.
-DataNotification = c.Struct(
+#: The head of a data-notification (GB9 §9.3.x, tag 0x0F): long-invoke-id-and-priority, date-time.
+_HEAD: Final = (
     "tag" / c.Const(bytes((DATA_NOTIFICATION,))),
     "long_invoke_id_and_priority" / c.Int32ub,
     "date_time" / HeaderDateTime,
-    "notification_body" / Data,
 )
 
-#: The fixed head of a data-notification up to its body, compiled for the fast path.
-NotificationHead = c.Struct(
-    "tag" / c.Const(bytes((DATA_NOTIFICATION,))),
-    "long_invoke_id_and_priority" / c.Int32ub,
-    "date_time" / HeaderDateTime,
-    "body_offset" / c.Tell,
-)
+#: A whole data-notification, its body one A-XDR ``Data`` tree: the generic road.
+DataNotification = c.Struct(*_HEAD, "notification_body" / Data)
+
+#: The head alone and where the body starts: compiled for callers that need only that, and what
+#: the demo meter builds heads with (the flat layouts carry their own copy of these fields).
+NotificationHead = c.Struct(*_HEAD, "body_offset" / c.Tell)
 _NotificationHeadCompiled = NotificationHead.compile()
 
 #: Everything that decoding a corrupted message can raise from below us.
@@ -299,6 +287,8 @@ class Apdu:
     invoke_id: int
     date_time: CosemDateTime | None
     body: Any
+    body_tag: int
+    """The body's own A-XDR tag: array (Aidon) or structure (Kaifa, Kamstrup, Iskra)."""
 
 
 def _plain(node: Any) -> Any:
@@ -349,29 +339,24 @@ def decode_data(raw: bytes) -> Any:
 
 
 def decode_apdu(apdu: bytes) -> Apdu:
-    """A data-notification APDU to an ``Apdu`` through the generic data-tree parse."""
-    invoke_id, stamp, offset = decode_head(apdu)
-    body = decode_data(apdu[offset:])
-    return Apdu(invoke_id, stamp, body)
+    """A data-notification to an ``Apdu`` with the ``DataNotification`` declaration (generic road)."""
+    if not apdu:
+        raise DecodeError("empty APDU", raw=apdu)
+    if apdu[0] != DATA_NOTIFICATION:
+        raise UnsupportedApduError(f"APDU tag {apdu[0]:02X} is not a data-notification", raw=apdu)
+    try:
+        parsed = DataNotification.parse(apdu)
+    except PARSE_ERRORS as e:
+        raise DecodeError(f"cannot decode data-notification: {_short(e)}", raw=apdu) from e
+    stamp = parsed.date_time.value
+    body = parsed.notification_body
+    return Apdu(
+        parsed.long_invoke_id_and_priority & 0xFFFFFF,
+        CosemDateTime.from_bytes(stamp) if stamp is not None else None,
+        _plain(body),
+        body.tag,
+    )
 
 
 def _short(e: BaseException) -> str:
     return str(e).split("\n")[0][:160]
-
-
-def encode_data(value: Any, tag: int) -> bytes:
-    """Build one A-XDR value with the ``Data`` declaration (for the demo meter and tests)."""
-    if tag in STRINGS and isinstance(value, str):
-        value = value.encode("latin-1")
-    return Data.build({"tag": tag, "value": value})
-
-
-def oslo() -> ZoneInfo:
-    return ZoneInfo("Europe/Oslo")
-
-
-def obis_of(value: Any) -> Obis | None:
-    """An OBIS code when ``value`` is a 6-byte octet-string, else None."""
-    if isinstance(value, bytes) and len(value) == 6:
-        return Obis.from_bytes(value)
-    return None

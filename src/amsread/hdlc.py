@@ -118,11 +118,6 @@ def build_frame(
     return HdlcFrame.build({"body": {"value": {"header": {"value": header}, "information": information}}})
 
 
-def parse_frame_fields(raw: bytes) -> c.Container:
-    """Parse one whole frame with the declaration (checks HCS and FCS); for annotation and tests."""
-    return HdlcFrame.parse(raw)
-
-
 # --------------------------------------------------------------------------------------------
 # frames and the splitter
 # --------------------------------------------------------------------------------------------

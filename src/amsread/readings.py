@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
-from amsread.dlms import CosemDateTime, decode_data, decode_head, strip_llc
+from amsread.dlms import CosemDateTime, decode_apdu, strip_llc
 from amsread.errors import DecodeError, LayoutError
 from amsread.obis import TEXT_FIELDS, info_for_raw
 
@@ -509,15 +509,14 @@ class ReadingDecoder:
             found = self.layouts.parse(apdu, source)
             if found is not None:
                 return replace(found, manufacturer=maker) if maker else found
-        invoke_id, stamp, offset = decode_head(apdu)
-        tree = decode_data(apdu[offset:])
-        items, style = items_from_tree(tree, container=apdu[offset])
-        msg = Message.from_items(items, stamp, None, f"generic:{style}")
+        decoded = decode_apdu(apdu)
+        items, style = items_from_tree(decoded.body, container=decoded.body_tag)
+        msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
         if maker is None:
             from amsread.foreign import MANUFACTURER_OF_STYLE
 
             maker = manufacturer_of(msg.slots, msg.values, style, source) or MANUFACTURER_OF_STYLE.get(style)
-        return replace(msg, manufacturer=maker, invoke_id=invoke_id)
+        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id)
 
     def decode(self, info: bytes, frame: Any = None) -> Reading | None:
         """A whole message (HDLC information field, or an M-Bus APDU) to a reading, or None.
