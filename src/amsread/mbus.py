@@ -31,7 +31,8 @@ START: Final = 0x68
 STOP: Final = 0x16
 #: C, A, CI, STSAP, DTSAP: the bytes L counts besides the data.
 HEADER_FIELDS: Final = 5
-#: The largest L a one-byte length field allows; frames on the wire are L + 6 bytes.
+#: The largest L a one-byte length field allows; frames on the wire are L + 6 bytes (the bound
+#: the splitter's buffer keeps to).
 MAX_LENGTH: Final = 255
 #: Joined segments beyond this are a broken stream, not a push (16 segments of 250 bytes fit).
 MAX_MESSAGE: Final = 16 * 1024

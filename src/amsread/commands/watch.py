@@ -214,7 +214,6 @@ class WatchState:
         self.lists: Counter[int] = Counter()
         self.readings = 0
         self.started = clock()
-        self.last_reading: float | None = None
 
     def update(self, reading: Any) -> None:
         now = self.clock()
@@ -233,7 +232,6 @@ class WatchState:
                 self.trend.popleft()
         self.lists[reading.list or 0] += 1
         self.readings += 1
-        self.last_reading = now
 
     def age(self, names: Iterable[str]) -> tuple[float, set[int]] | None:
         """Seconds since the newest of ``names`` came, and the lists they came in."""
