@@ -103,3 +103,14 @@ def pty_path() -> Iterator[str]:
     finally:
         os.close(master)
         os.close(slave)
+
+
+@pytest.fixture
+def pty() -> Iterator[tuple[int, str]]:
+    """A pseudo-terminal: (master fd, slave path). The slave fd stays open so the pair lives on."""
+    master, slave = os.openpty()
+    try:
+        yield master, os.ttyname(slave)
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -36,16 +36,6 @@ class Pipe(Lines):
         return super().drain(deadline - time.monotonic())
 
 
-@pytest.fixture
-def pty() -> Iterator[tuple[int, str]]:
-    master, slave = os.openpty()
-    try:
-        yield master, os.ttyname(slave)
-    finally:
-        os.close(master)
-        os.close(slave)
-
-
 Spawn = Callable[..., "subprocess.Popen[bytes]"]
 
 

@@ -335,17 +335,6 @@ def test_loop_url(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not port.is_open
 
 
-@pytest.fixture
-def pty() -> Iterator[tuple[int, str]]:
-    """A pseudo-terminal: (master fd, slave path). The slave fd stays open so the pair lives on."""
-    master, slave = os.openpty()
-    try:
-        yield master, os.ttyname(slave)
-    finally:
-        os.close(master)
-        os.close(slave)
-
-
 def test_pty_serial_source(pty: tuple[int, str]) -> None:
     master, name = pty
     src = open_source(name, PRESETS["kamstrup"])

@@ -316,12 +316,17 @@ def strip_llc(info: bytes) -> bytes:
     return info[3:]
 
 
-def decode_head(apdu: bytes) -> tuple[int, CosemDateTime | None, int]:
-    """Invoke id, header date-time and the offset of the body in a data-notification."""
+def _require_notification(apdu: bytes) -> None:
+    """Anything but a data-notification is a typed error before any parse is tried."""
     if not apdu:
         raise DecodeError("empty APDU", raw=apdu)
     if apdu[0] != DATA_NOTIFICATION:
         raise UnsupportedApduError(f"APDU tag {apdu[0]:02X} is not a data-notification", raw=apdu)
+
+
+def decode_head(apdu: bytes) -> tuple[int, CosemDateTime | None, int]:
+    """Invoke id, header date-time and the offset of the body in a data-notification."""
+    _require_notification(apdu)
     try:
         head = _NotificationHeadCompiled.parse(apdu)
     except PARSE_ERRORS as e:
@@ -340,10 +345,7 @@ def decode_data(raw: bytes) -> Any:
 
 def decode_apdu(apdu: bytes) -> Apdu:
     """A data-notification to an ``Apdu`` with the ``DataNotification`` declaration (generic road)."""
-    if not apdu:
-        raise DecodeError("empty APDU", raw=apdu)
-    if apdu[0] != DATA_NOTIFICATION:
-        raise UnsupportedApduError(f"APDU tag {apdu[0]:02X} is not a data-notification", raw=apdu)
+    _require_notification(apdu)
     try:
         parsed = DataNotification.parse(apdu)
     except PARSE_ERRORS as e:
