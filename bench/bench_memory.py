@@ -20,8 +20,8 @@ import sys
 import time
 from collections.abc import Iterator
 
-from amsread.pipeline import Pipeline
 from amsread.simulator import METERS, OSLO, SimulatedMeter
+from amsread.wire.framer import Pipeline
 
 
 def rss_mib() -> float:

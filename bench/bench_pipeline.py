@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from amsread.dlms import decode_head, strip_llc
+from amsread.cosem.axdr import decode_head, strip_llc
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.flat import BY_NAME, CompiledLayout
 from amsread.errors import AmsReadError
-from amsread.hdlc import Frame, FrameSplitter, build_frame
-from amsread.layouts import BY_NAME, CompiledLayout
-from amsread.pipeline import Pipeline
-from amsread.readings import ReadingDecoder
+from amsread.wire.framer import Pipeline
+from amsread.wire.hdlc import Frame, FrameSplitter, build_frame
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 VENDORS = ("aidon", "kaifa", "kamstrup")

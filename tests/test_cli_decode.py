@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from amsread.cli import main
-from amsread.dlms import TAG, Data
-from amsread.hdlc import build_frame
-from amsread.readings import COLUMNS
+from amsread.cli.main import main
+from amsread.cosem.axdr import TAG, Data
+from amsread.decode.decoder import COLUMNS
+from amsread.wire.hdlc import build_frame
 from conftest import raw
 
 AIDON_L1 = raw("doc_aidon_6534_list1")  # P+ 512 W

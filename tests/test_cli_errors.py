@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from amsread import cli
+import amsread.cli.main as cli
 from live_util import HARD_TIMEOUT, Lines, amsread, child_env, free_port, process
 
 

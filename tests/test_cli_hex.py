@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from amsread import __version__
-from amsread.cli import COMMANDS, cli, main
+from amsread.cli.main import COMMANDS, cli, main
 from conftest import raw
 
 AIDON = raw("doc_aidon_6534_list1")  # 44 bytes

@@ -19,11 +19,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from amsread.decode.decoder import COLUMNS, Reading
 from amsread.errors import AmsReadError, DecodeError, FrameError, SourceError
-from amsread.hdlc import FrameSplitter, build_frame
-from amsread.output import CsvWriter, json_line
-from amsread.pipeline import Pipeline
-from amsread.readings import COLUMNS, Reading
+from amsread.formats import CsvWriter, json_line
+from amsread.wire.framer import Pipeline
+from amsread.wire.hdlc import FrameSplitter, build_frame
 from conftest import raw
 from vectors_util import decoder, messages, plain_vectors
 

@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from amsread.cli import cli
-from amsread.dlms import CosemDateTime, decode_head, strip_llc
-from amsread.layouts import BY_NAME
+from amsread.cli.main import cli
+from amsread.cosem.axdr import CosemDateTime, decode_head, strip_llc
+from amsread.decode.decoder import COLUMNS, DecodeOptions, Reading
+from amsread.decode.flat import BY_NAME
+from amsread.formats import format_value
 from amsread.obis import _BY_CDEF
-from amsread.output import format_value
-from amsread.readings import COLUMNS, DecodeOptions, Reading
 from conftest import raw, vector
 from vectors_util import (
     assert_number,

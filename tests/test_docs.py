@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from amsread import docs
-from amsread.cli import cli
+from amsread.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_MD = ROOT / "docs" / "cli.md"

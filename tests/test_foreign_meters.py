@@ -18,15 +18,22 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from amsread.cli import cli
-from amsread.dlms import Data
+from amsread.cli.main import cli
+from amsread.cosem.axdr import Data
+from amsread.cosem.ciphering import Keys
+from amsread.decode.decoder import (
+    DecodeOptions,
+    Message,
+    Reading,
+    ReadingDecoder,
+    items_from_tree,
+    to_reading,
+)
+from amsread.decode.foreign import CAPTURE_OBJECT_SCALERS, LANDISGYR_E450_AT_11, LANDISGYR_E450_AT_14
 from amsread.errors import LayoutError
-from amsread.foreign import CAPTURE_OBJECT_SCALERS, LANDISGYR_E450_AT_11, LANDISGYR_E450_AT_14
-from amsread.hdlc import build_frame
 from amsread.obis import Obis
-from amsread.pipeline import Pipeline
-from amsread.readings import DecodeOptions, Message, Reading, ReadingDecoder, items_from_tree, to_reading
-from amsread.security import Keys
+from amsread.wire.framer import Pipeline
+from amsread.wire.hdlc import build_frame
 from conftest import raw, vector
 
 LG_GCM = "doc_landisgyr_e450_gcm_encrypted"
@@ -318,7 +325,7 @@ def test_capture_objects_need_one_value_per_object() -> None:
 
 
 def decode_tree(body: Any) -> Any:
-    from amsread.dlms import decode_data
+    from amsread.cosem.axdr import decode_data
 
     return items_from_tree(decode_data(Data.build(axdr(body))))
 

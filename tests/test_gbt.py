@@ -10,9 +10,9 @@ from collections import Counter
 
 import pytest
 
-from amsread.dlms import decode_head
-from amsread.errors import DecodeError, LlcError, SegmentError
-from amsread.gbt import (
+from amsread.cosem.axdr import decode_head
+from amsread.cosem.ciphering import Keys, encrypt
+from amsread.cosem.gbt import (
     MAX_BLOCKS,
     BlockAssembler,
     BlockTransferError,
@@ -21,10 +21,10 @@ from amsread.gbt import (
     parse_block,
     split_blocks,
 )
-from amsread.hdlc import build_frame
-from amsread.pipeline import Pipeline
-from amsread.readings import DecodeOptions, ReadingDecoder
-from amsread.security import Keys, encrypt
+from amsread.decode.decoder import DecodeOptions, ReadingDecoder
+from amsread.errors import DecodeError, LlcError, SegmentError
+from amsread.wire.framer import Pipeline
+from amsread.wire.hdlc import build_frame
 from conftest import raw
 
 GBT = "fw_landisgyr_gbt_1"

@@ -20,7 +20,7 @@ from amsread.errors import (
     SegmentError,
     TruncatedFrameError,
 )
-from amsread.hdlc import (
+from amsread.wire.hdlc import (
     MAX_FRAME_LENGTH,
     Frame,
     FrameSplitter,

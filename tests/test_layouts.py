@@ -17,12 +17,12 @@ import construct as c
 import pytest
 
 from amsread import obis as obis_module
-from amsread.dlms import TAG, Data
+from amsread.cosem.axdr import TAG, Data
+from amsread.decode.decoder import DecodeOptions, Reading
+from amsread.decode.flat import BY_NAME, LAYOUTS, CompiledLayout, Layout
 from amsread.errors import LayoutError
-from amsread.hdlc import build_frame
-from amsread.layouts import BY_NAME, LAYOUTS, CompiledLayout, Layout
 from amsread.obis import _BY_CDEF, Obis, info_for, info_for_raw
-from amsread.readings import DecodeOptions, Reading
+from amsread.wire.hdlc import build_frame
 from vectors_util import body_of, decode, decoder, infos, one, plain_params, plain_vectors
 
 #: What a flat parse of a body that is not its layout raises (compiled construct: struct.error too).

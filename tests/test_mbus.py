@@ -14,9 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from amsread.cosem.ciphering import Keys, encrypt
+from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.errors import FrameError, MbusFrameError
-from amsread.hdlc import FrameSplitter
-from amsread.mbus import (
+from amsread.wire.framer import Pipeline
+from amsread.wire.hdlc import FrameSplitter
+from amsread.wire.mbus import (
     MAX_LENGTH,
     MbusAssembler,
     MbusChecksumError,
@@ -28,9 +31,6 @@ from amsread.mbus import (
     build_mbus_message,
     mbus_checksum,
 )
-from amsread.pipeline import Pipeline
-from amsread.readings import DecodeOptions, ReadingDecoder
-from amsread.security import Keys, encrypt
 from conftest import raw, vector, vectors
 
 KAIFA_PL = "fw_kaifa_mbus-gcm_1"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from amsread.hdlc import FrameSplitter, build_frame
-from amsread.pipeline import STALE_HOURLY, Pipeline
+from amsread.wire.framer import STALE_HOURLY, Pipeline
+from amsread.wire.hdlc import FrameSplitter, build_frame
 from conftest import raw
 
 

@@ -16,8 +16,7 @@ from itertools import islice
 
 import pytest
 
-from amsread.errors import PortBusyError, SourceError
-from amsread.probe import (
+from amsread.diagnose import (
     CANDIDATES,
     Observation,
     count_frames,
@@ -27,6 +26,7 @@ from amsread.probe import (
     repair_crlf,
     suggested_flags,
 )
+from amsread.errors import PortBusyError, SourceError
 from amsread.settings import SerialSettings
 from amsread.simulator import OSLO, SimulatedMeter
 from live_util import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process

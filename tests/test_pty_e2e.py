@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from amsread.pipeline import IDLE_FLUSH
+from amsread.wire.framer import IDLE_FLUSH
 from conftest import raw
 from live_util import Lines
 

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 import serial
 
-import amsread.source as source_mod
+import amsread.sources.base as source_mod
 from amsread.errors import NoSuchDeviceError, SourceLostError
-from amsread.pipeline import Pipeline
 from amsread.settings import DEFAULT
 from amsread.simulator import OSLO, SimulatedMeter
+from amsread.wire.framer import Pipeline
 from live_util import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process
 
 START = dt.datetime(2024, 1, 16, 16, 59, 55, tzinfo=OSLO)
@@ -91,7 +91,7 @@ def test_refused_at_start_is_a_user_error_not_a_retry() -> None:
 
 
 class FakeTime:
-    """Stands in for the ``time`` module inside ``amsread.source``: sleeping advances the clock."""
+    """Stands in for the ``time`` module inside ``amsread.sources.base``: sleeping advances the clock."""
 
     def __init__(self) -> None:
         self.now = 0.0

@@ -17,14 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from amsread.cli import cli
-from amsread.dlms import decode_head
-from amsread.errors import DecodeError, DecryptionError, KeyMaterialError
-from amsread.hdlc import FrameSplitter, build_frame
-from amsread.mbus import MbusAssembler, MbusSplitter
-from amsread.pipeline import Pipeline
-from amsread.readings import DecodeOptions, ReadingDecoder
-from amsread.security import (
+from amsread.cli.main import cli
+from amsread.cosem.axdr import decode_head
+from amsread.cosem.ciphering import (
     ApduUnwrapper,
     GeneralGloCiphering,
     Keys,
@@ -34,6 +29,11 @@ from amsread.security import (
     parse_key,
     read_key_file,
 )
+from amsread.decode.decoder import DecodeOptions, ReadingDecoder
+from amsread.errors import DecodeError, DecryptionError, KeyMaterialError
+from amsread.wire.framer import Pipeline
+from amsread.wire.hdlc import FrameSplitter, build_frame
+from amsread.wire.mbus import MbusAssembler, MbusSplitter
 from conftest import raw, vector
 
 LG = "doc_landisgyr_e450_gcm_encrypted"

@@ -15,8 +15,6 @@ from typing import Any
 
 import pytest
 
-from amsread.hdlc import FrameSplitter
-from amsread.pipeline import Pipeline
 from amsread.simulator import (
     MODELS,
     OSLO,
@@ -27,6 +25,8 @@ from amsread.simulator import (
     model_for,
     paced,
 )
+from amsread.wire.framer import Pipeline
+from amsread.wire.hdlc import FrameSplitter
 from live_util import HARD_TIMEOUT, Lines, amsread, child_env, free_port, process
 
 ALL = sorted(MODELS)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from amsread import source as source_mod
+import amsread.sources.base as source_mod
 from amsread.errors import (
     NoSuchDeviceError,
     PermissionDeniedError,
@@ -21,7 +21,7 @@ from amsread.errors import (
     UnreadableFileError,
 )
 from amsread.settings import DEFAULT, PRESETS, SerialSettings
-from amsread.source import (
+from amsread.sources.base import (
     CHUNK,
     HexStreamDecoder,
     extract_hex,
@@ -388,7 +388,7 @@ def test_lost_device_without_reconnect(pty: tuple[int, str], tmp_path: Path) -> 
 
 
 class FakeClock:
-    """Stands in for the ``time`` module inside ``amsread.source``: sleeping advances it at once."""
+    """Stands in for the ``time`` module inside ``amsread.sources.base``: sleeping advances it at once."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -434,7 +434,7 @@ def test_lost_device_reconnects(
 
 def test_stdin_from_a_pipe_is_live_and_from_a_file_is_a_replay(tmp_path: Path) -> None:
     """A pipe stamps each frame's arrival (received_at); `< capture.bin` is a replay without it."""
-    from amsread.source import _is_live_stream
+    from amsread.sources.base import _is_live_stream
 
     r, w = os.pipe()
     try:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from amsread.commands.watch import (
+from amsread.live.view import (
     BLOCKS,
     View,
     WatchState,
@@ -32,8 +32,8 @@ from amsread.commands.watch import (
     reading_line,
     sparkline,
 )
-from amsread.pipeline import Pipeline, Stats
 from amsread.simulator import OSLO, Push, SimulatedMeter
+from amsread.wire.framer import Pipeline, Stats
 from live_util import HARD_TIMEOUT, Lines, Screen, amsread, child_env, process
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")

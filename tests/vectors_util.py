@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from amsread.dlms import decode_head, strip_llc
-from amsread.hdlc import Frame
-from amsread.pipeline import Pipeline
-from amsread.readings import COLUMNS, DecodeOptions, Reading, ReadingDecoder
+from amsread.cosem.axdr import decode_head, strip_llc
+from amsread.decode.decoder import COLUMNS, DecodeOptions, Reading, ReadingDecoder
+from amsread.wire.framer import Pipeline
+from amsread.wire.hdlc import Frame
 from conftest import NOT_HDLC, raw, vectors
 
 #: Captures that need a key, or are block-transferred, so the plain decoder cannot read them.

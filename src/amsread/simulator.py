@@ -33,10 +33,11 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from amsread import dlms, hdlc
+from amsread.cosem import axdr as dlms
+from amsread.decode.flat import LayoutIndex
 from amsread.errors import AmsReadError
-from amsread.layouts import LayoutIndex
 from amsread.obis import info_for_raw
+from amsread.wire import hdlc
 
 METERS: Final = ("aidon", "kaifa", "kamstrup")
 PHASES: Final = (1, 3)

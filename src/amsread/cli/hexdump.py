@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, source_options
-from amsread.commands._run import emit, running
+from amsread.cli.main import CONTEXT_SETTINGS, source_options
+from amsread.cli.runner import emit, running
 
 if TYPE_CHECKING:
-    from amsread.source import SourceRequest
+    from amsread.sources.base import SourceRequest
 
 
 @click.command("hex", context_settings=CONTEXT_SETTINGS)
@@ -34,8 +34,8 @@ def command(source: SourceRequest, meter: str | None, annotate: bool, show_raw: 
         amsread hex capture.hex
     """
     from amsread.errors import AmsReadError
-    from amsread.hdlc import Frame
-    from amsread.output import annotate_frame, format_hex_line
+    from amsread.formats import annotate_frame, format_hex_line
+    from amsread.wire.hdlc import Frame
 
     events: list[Any] = []
     count = source.count

@@ -1,6 +1,6 @@
 """The ``amsread`` command line: a click group, shared options, and the error boundary.
 
-Each subcommand lives in ``amsread.commands.<name>`` and is imported only when used, so
+Each subcommand lives in ``amsread.cli.<name>`` and is imported only when used, so
 ``amsread --help`` and ``--version`` answer at once (construct, pyserial and rich are imported
 inside the commands that need them). Typed ``AmsReadError``s become one ``Error:`` line and a
 distinct exit status here, and nowhere else; ``--debug`` shows the traceback instead.
@@ -22,14 +22,14 @@ from amsread.settings import DEFAULT, PRESETS
 
 #: name -> (module, short help). The short help lives here so ``--help`` needs no imports.
 COMMANDS: Final[dict[str, str]] = {
-    "hex": "amsread.commands.hexdump",
-    "decode": "amsread.commands.decode",
-    "csv": "amsread.commands.csvout",
-    "json": "amsread.commands.jsonout",
-    "watch": "amsread.commands.watch",
-    "simulate": "amsread.commands.simulate",
-    "probe": "amsread.commands.probe",
-    "ports": "amsread.commands.ports",
+    "hex": "amsread.cli.hexdump",
+    "decode": "amsread.cli.decode",
+    "csv": "amsread.cli.csvout",
+    "json": "amsread.cli.jsonout",
+    "watch": "amsread.live.view",
+    "simulate": "amsread.cli.simulate",
+    "probe": "amsread.cli.probe",
+    "ports": "amsread.cli.ports",
 }
 
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -163,7 +163,7 @@ def source_options(func: Callable[..., Any] | None = None, *, required: bool = T
         verbose: bool,
         **kwargs: Any,
     ) -> Any:
-        from amsread.source import SourceRequest
+        from amsread.sources.base import SourceRequest
 
         kwargs["source"] = SourceRequest(
             source, settings, input_format, record, count, strict, quiet, verbose
@@ -209,7 +209,7 @@ def make_decode_options(meter_tz: str, ct_ratio: str | None, country: str, meter
     from decimal import Decimal, InvalidOperation
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from amsread.readings import DecodeOptions
+    from amsread.decode.decoder import DecodeOptions
 
     try:
         tz = ZoneInfo(meter_tz)
@@ -270,8 +270,8 @@ def key_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def make_keys(key: str | None, auth_key: str | None, key_file: str | None) -> Any:
     """The ``security.Keys`` from the options, the key file and the environment, in that order."""
+    from amsread.cosem.ciphering import Keys, parse_key, read_key_file
     from amsread.errors import KeyMaterialError
-    from amsread.security import Keys, parse_key, read_key_file
 
     try:
         from_file = read_key_file(key_file) if key_file else Keys()

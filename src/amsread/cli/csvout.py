@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_options
-from amsread.commands._readings import each_reading
+from amsread.cli.main import CONTEXT_SETTINGS, decode_options, key_options, source_options
+from amsread.cli.readings import each_reading
 
 if TYPE_CHECKING:
-    from amsread.source import SourceRequest
+    from amsread.sources.base import SourceRequest
 
 
 @click.command("csv", context_settings=CONTEXT_SETTINGS)
@@ -39,8 +39,8 @@ def command(
         amsread csv /dev/ttyUSB0 --no-header >> power.csv
         amsread csv capture.bin --columns meter_time,active_power_import,active_energy_import
     """
-    from amsread.output import CsvWriter
-    from amsread.readings import COLUMNS
+    from amsread.decode.decoder import COLUMNS
+    from amsread.formats import CsvWriter
 
     chosen = COLUMNS
     if columns:

@@ -29,11 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from amsread.dlms import TAG
+from amsread.cosem.axdr import TAG
 from amsread.obis import Obis
 
 if TYPE_CHECKING:
-    from amsread.readings import Item
+    from amsread.decode.decoder import Item
 
 #: Push setup interface class (BB13 §4.4.8); its attributes in a capture list are not readings.
 PUSH_SETUP_CLASS: Final = 40
@@ -69,7 +69,7 @@ def capture_object_items(body: tuple[Any, ...]) -> tuple[Item, ...] | None:
     other than the value are skipped; so are definitions of a single element of an attribute
     (data index not 0), which this rule cannot interpret.
     """
-    from amsread.readings import NUMBER, Item, slot_for
+    from amsread.decode.decoder import NUMBER, Item, slot_for
 
     head = body[0]
     if not isinstance(head, tuple) or len(head) != len(body) or not all(_is_descriptor(d) for d in head):
@@ -129,7 +129,7 @@ class PositionalList:
         return True
 
     def items(self, body: tuple[Any, ...]) -> tuple[Item, ...]:
-        from amsread.readings import Item
+        from amsread.decode.decoder import Item
 
         return tuple(
             Item(p.obis, v, p.scaler) for p, v in zip(self.positions, body, strict=True) if p.obis is not None

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import construct as c
 
-from amsread.dlms import SCALARS, STRINGS, TAG, CosemDateTimeStruct
+from amsread.cosem.axdr import SCALARS, STRINGS, TAG, CosemDateTimeStruct
 from amsread.obis import Obis
 
 ARRAY: Final = TAG.ARRAY
@@ -766,7 +766,7 @@ class CompiledLayout:
     """
 
     def __init__(self, layout: Layout) -> None:
-        from amsread.readings import slot_for
+        from amsread.decode.decoder import slot_for
 
         self.layout = layout
         self.declaration = declare(layout)
@@ -805,8 +805,8 @@ class CompiledLayout:
 
     def message(self, parsed: Any, source: bytes | None) -> Any:
         """A ``readings.Message`` from a parsed APDU: no tree, just the values in table order."""
-        from amsread.dlms import CosemDateTime
-        from amsread.readings import Message, manufacturer_of
+        from amsread.cosem.axdr import CosemDateTime
+        from amsread.decode.decoder import Message, manufacturer_of
 
         if self.has_consts:
             values = [parsed[n] if n else k for n, k in zip(self.names, self.consts, strict=True)]

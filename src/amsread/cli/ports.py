@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, note
+from amsread.cli.main import CONTEXT_SETTINGS, note
 
 
 def port_line(port: Any) -> str:

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from amsread.cli import note
+from amsread.cli.main import note
 from amsread.errors import AmsReadError
 
 if TYPE_CHECKING:
-    from amsread.pipeline import Pipeline
-    from amsread.source import Source, SourceRequest
+    from amsread.sources.base import Source, SourceRequest
+    from amsread.wire.framer import Pipeline
 
 
 @contextlib.contextmanager
@@ -30,7 +30,7 @@ def running(
     on_discard: Callable[[bytes], None] | None = None,
 ) -> Iterator[tuple[Source, Pipeline]]:
     """Open the requested source (or take ``opened``) and a pipeline; yield both; always summarise."""
-    from amsread.pipeline import Pipeline
+    from amsread.wire.framer import Pipeline
 
     def report(err: AmsReadError) -> None:
         if request.verbose:
@@ -64,7 +64,7 @@ def running(
     if interrupted:
         raise click.exceptions.Abort()
     if broken_pipe:
-        from amsread.cli import silence_stdout
+        from amsread.cli.main import silence_stdout
 
         silence_stdout()
         raise click.exceptions.Exit(0)

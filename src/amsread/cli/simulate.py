@@ -21,7 +21,7 @@ from typing import IO, Any, Protocol
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, note
+from amsread.cli.main import CONTEXT_SETTINGS, note
 from amsread.errors import PermissionDeniedError, PortBusyError, SourceError, UnreadableFileError
 
 
@@ -291,7 +291,7 @@ def command(
     if interrupted:
         raise click.exceptions.Abort()
     if broken_pipe:
-        from amsread.cli import silence_stdout
+        from amsread.cli.main import silence_stdout
 
         silence_stdout()
         raise click.exceptions.Exit(0)

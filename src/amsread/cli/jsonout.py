@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_options
-from amsread.commands._readings import each_reading
-from amsread.commands._run import emit
+from amsread.cli.main import CONTEXT_SETTINGS, decode_options, key_options, source_options
+from amsread.cli.readings import each_reading
+from amsread.cli.runner import emit
 
 if TYPE_CHECKING:
-    from amsread.source import SourceRequest
+    from amsread.sources.base import SourceRequest
 
 
 @click.command("json", context_settings=CONTEXT_SETTINGS)
@@ -31,6 +31,6 @@ def command(source: SourceRequest, options: Any, meter: str | None) -> None:
         amsread json socket://192.168.1.50:2000 --count 1
         amsread json capture.hex | jq .active_power_import
     """
-    from amsread.output import json_line
+    from amsread.formats import json_line
 
     each_reading(source, options, lambda r: emit(json_line(r)))

@@ -116,7 +116,7 @@ def listen(
     Clear means: a reading that names the meter (list 2 or 3), or plenty of bytes without a single
     good frame. A read error (the adapter unplugged) ends the listening too.
     """
-    from amsread.pipeline import Pipeline
+    from amsread.wire.framer import Pipeline
 
     obs = Observation(settings)
     pipeline = Pipeline()
@@ -200,7 +200,7 @@ def repair_crlf(data: bytes) -> bytes:
 
 def count_frames(data: bytes) -> int:
     """Frames in ``data`` that pass HCS and FCS."""
-    from amsread.hdlc import FrameSplitter
+    from amsread.wire.hdlc import FrameSplitter
 
     splitter = FrameSplitter()
     n = len(splitter.feed(data))

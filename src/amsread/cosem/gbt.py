@@ -22,7 +22,7 @@ from typing import Final
 
 import construct as c
 
-from amsread.dlms import GENERAL_BLOCK_TRANSFER, PARSE_ERRORS, AxdrLength
+from amsread.cosem.axdr import GENERAL_BLOCK_TRANSFER, PARSE_ERRORS, AxdrLength
 from amsread.errors import DecodeError, SegmentError
 
 #: Blocks and bytes one message may hold before it is given up: a push is a few hundred bytes.

@@ -18,12 +18,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
-from amsread.dlms import CosemDateTime, decode_apdu, strip_llc
+from amsread.cosem.axdr import CosemDateTime, decode_apdu, strip_llc
 from amsread.errors import DecodeError, LayoutError
 from amsread.obis import TEXT_FIELDS, info_for_raw
 
 if TYPE_CHECKING:
-    from amsread.security import Keys
+    from amsread.cosem.ciphering import Keys
 
 #: The contract's columns, in CSV order.
 COLUMNS: Final = (
@@ -283,7 +283,7 @@ def items_from_tree(body: Any, *, container: int | None = None) -> tuple[tuple[I
     * ``positional``: Kaifa Norway, bare values known by their count; or a positional list of
       ``foreign.POSITIONAL_LISTS``, named after it (L+G E450 of Netz Burgenland).
     """
-    from amsread import foreign
+    from amsread.decode import foreign
 
     if not isinstance(body, tuple) or not body:
         raise LayoutError("notification body is not a non-empty array or structure")
@@ -296,7 +296,7 @@ def items_from_tree(body: Any, *, container: int | None = None) -> tuple[tuple[I
     if any(_is_obis(e) or _is_register(e) for e in body):
         items, mixed = _pair_items(body)
         return items, "mixed" if mixed else "pairs"
-    from amsread.layouts import KAIFA_LIST_ID, kaifa_positions
+    from amsread.decode.flat import KAIFA_LIST_ID, kaifa_positions
 
     positions = kaifa_positions(len(body))
     if positions is None or (len(body) > 1 and body[0] != KAIFA_LIST_ID):
@@ -490,8 +490,8 @@ class ReadingDecoder:
     """
 
     def __init__(self, options: DecodeOptions | None = None, *, use_layouts: bool = True) -> None:
-        from amsread.layouts import LayoutIndex
-        from amsread.security import ApduUnwrapper
+        from amsread.cosem.ciphering import ApduUnwrapper
+        from amsread.decode.flat import LayoutIndex
 
         self.options = options or DecodeOptions()
         self.layouts = LayoutIndex() if use_layouts else None
@@ -513,7 +513,7 @@ class ReadingDecoder:
         items, style = items_from_tree(decoded.body, container=decoded.body_tag)
         msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
         if maker is None:
-            from amsread.foreign import MANUFACTURER_OF_STYLE
+            from amsread.decode.foreign import MANUFACTURER_OF_STYLE
 
             maker = manufacturer_of(msg.slots, msg.values, style, source) or MANUFACTURER_OF_STYLE.get(style)
         return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id)
@@ -544,8 +544,8 @@ _BLOCK_TRANSFER: Final = b"\xe0"
 
 def decode_hex(text: str, options: DecodeOptions | None = None) -> list[Reading]:
     """Convenience for tests and the REPL: every reading in a hex capture."""
-    from amsread.pipeline import Pipeline
-    from amsread.source import extract_hex
+    from amsread.sources.base import extract_hex
+    from amsread.wire.framer import Pipeline
 
     data = extract_hex(text)
     if not data:

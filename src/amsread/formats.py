@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Final, TextIO
 
 if TYPE_CHECKING:
-    from amsread.readings import Reading
+    from amsread.decode.decoder import Reading
 
 CONTROL_NAMES: Final = {
     0x13: "UI, P/F=1",
@@ -57,7 +57,7 @@ def _address_text(wire: bytes, value: Callable[[bytes], int]) -> str:
 
 def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
     """A frame broken into its fields, one per line, read with the ``HdlcFrame`` declaration."""
-    from amsread.hdlc import HdlcFrame, address_value
+    from amsread.wire.hdlc import HdlcFrame, address_value
 
     parsed = HdlcFrame.parse(raw)
     header = parsed.body.value.header
@@ -143,7 +143,7 @@ class CsvWriter:
 
 def text_listing(reading: Reading) -> str:
     """A readable listing of one reading: name, value with unit, OBIS code."""
-    from amsread.readings import COLUMNS
+    from amsread.decode.decoder import COLUMNS
 
     head = [
         f"meter_time      {format_value(reading.meter_time) or '-'}",

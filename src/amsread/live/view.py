@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_options
-from amsread.commands._run import emit, running, take
+from amsread.cli.main import CONTEXT_SETTINGS, decode_options, key_options, source_options
+from amsread.cli.runner import emit, running, take
 
 if TYPE_CHECKING:
-    from amsread.source import SourceRequest
+    from amsread.sources.base import SourceRequest
 
 #: How much history the power trend shows, in seconds of host time.
 TREND_WINDOW: Final = 300.0
@@ -112,7 +112,7 @@ def reading_line(reading: Any) -> str:
 
     Numbers are printed as in CSV (exact, ungrouped), so the line stays easy to grep and cut.
     """
-    from amsread.output import format_value
+    from amsread.formats import format_value
 
     values = dict(reading.values)
     units = reading.units
@@ -579,7 +579,7 @@ def ticking(chunks: Iterable[bytes], on_tick: Callable[[], None]) -> Iterator[by
 
 def _demo_source(meter: str, phases: int, speed: float, seed: int | None, record: str | None) -> Any:
     from amsread.simulator import SimulatedMeter, live_chunks, next_hour_start
-    from amsread.source import Source, open_record
+    from amsread.sources.base import Source, open_record
 
     # Start the meter's clock just before a full hour: all three lists arrive in the first seconds.
     sim = SimulatedMeter(meter, phases, seed=seed, start=next_hour_start(2.0))
@@ -632,7 +632,7 @@ def command(
         amsread watch /dev/ttyUSB0
         amsread watch socket://192.168.1.50:2000 --plain
     """
-    from amsread.readings import ReadingDecoder
+    from amsread.decode.decoder import ReadingDecoder
 
     if demo and source.spec:
         raise click.UsageError("give either a SOURCE or --demo, not both")

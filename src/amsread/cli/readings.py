@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from amsread.commands._run import running, take
+from amsread.cli.runner import running, take
 
 if TYPE_CHECKING:
-    from amsread.source import Source, SourceRequest
+    from amsread.sources.base import Source, SourceRequest
 
 
 def each_reading(
@@ -16,7 +16,7 @@ def each_reading(
 ) -> None:
     """Open the requested source (or take ``opened``), decode it, and hand each reading to
     ``write`` the moment it is complete."""
-    from amsread.readings import ReadingDecoder
+    from amsread.decode.decoder import ReadingDecoder
 
     with running(request, opened=opened) as (src, pipeline):
         readings: Iterator[Any] = pipeline.readings(src, live=src.live, decoder=ReadingDecoder(options))

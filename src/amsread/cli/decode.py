@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, serial_options
-from amsread.commands._readings import each_reading
-from amsread.commands._run import emit
+from amsread.cli.main import CONTEXT_SETTINGS, decode_options, key_options, serial_options
+from amsread.cli.readings import each_reading
+from amsread.cli.runner import emit
 
 
 @click.command("decode", context_settings=CONTEXT_SETTINGS)
@@ -47,8 +47,8 @@ def command(
         pbpaste | amsread decode -
     """
     from amsread.errors import DecodeError
-    from amsread.output import json_line, text_listing
-    from amsread.source import SourceRequest, extract_hex, memory_source
+    from amsread.formats import json_line, text_listing
+    from amsread.sources.base import SourceRequest, extract_hex, memory_source
 
     first = True
 

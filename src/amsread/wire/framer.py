@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from amsread.errors import AmsReadError
-from amsread.hdlc import Frame, FrameSplitter, SegmentAssembler, SplitterStats
-from amsread.mbus import MbusAssembler, MbusFrame, MbusSplitter, MbusStats
+from amsread.wire.hdlc import Frame, FrameSplitter, SegmentAssembler, SplitterStats
+from amsread.wire.mbus import MbusAssembler, MbusFrame, MbusSplitter, MbusStats
 
 if TYPE_CHECKING:
-    from amsread.readings import Reading
+    from amsread.decode.decoder import Reading
 
 #: A live source silent this long inside a frame has lost the rest of it (a meter sends a frame in
 #: one go; at 2400 baud a byte takes 4.6 ms).
@@ -237,7 +237,7 @@ class Pipeline:
         self, source: Iterable[bytes], *, live: bool = False, decoder: object = None
     ) -> Iterator[Reading]:
         """Decoded readings; every decode error is counted and skipped."""
-        from amsread.readings import ReadingDecoder
+        from amsread.decode.decoder import ReadingDecoder
 
         dec = decoder if decoder is not None else ReadingDecoder()
         for frame, info in self.messages(source, live=live):

@@ -37,15 +37,15 @@ from construct import len_, this
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from amsread.dlms import (
+from amsread.cosem.axdr import (
     DATA_NOTIFICATION,
     GENERAL_BLOCK_TRANSFER,
     GENERAL_GLO_CIPHERING,
     PARSE_ERRORS,
     AxdrLength,
 )
+from amsread.cosem.gbt import BlockAssembler
 from amsread.errors import DecodeError, DecryptionError, KeyMaterialError
-from amsread.gbt import BlockAssembler
 
 KEY_LENGTH: Final = 16
 TAG_LENGTH: Final = 12

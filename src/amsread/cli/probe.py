@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, note
+from amsread.cli.main import CONTEXT_SETTINGS, note
 
 
 @click.command("probe", context_settings=CONTEXT_SETTINGS)
@@ -33,8 +33,8 @@ def command(port: str, seconds: float) -> None:
         amsread probe /dev/ttyUSB0
         amsread probe socket://192.168.1.50:2000 --seconds 20
     """
-    from amsread.probe import CANDIDATES, describe_meter, diagnose, probe, suggested_flags
-    from amsread.source import open_serial, read_available
+    from amsread.diagnose import CANDIDATES, describe_meter, diagnose, probe, suggested_flags
+    from amsread.sources.base import open_serial, read_available
 
     network = port.startswith("socket://")
     candidates = CANDIDATES[:1] if network else CANDIDATES  # a TCP bridge ignores serial settings

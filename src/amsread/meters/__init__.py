@@ -1,0 +1,1 @@
+"""One home per meter maker: layouts, list ids, implicit scalers, system title, preset, model."""

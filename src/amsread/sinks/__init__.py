@@ -1,0 +1,1 @@
+"""Destinations by URL scheme: where frames (and later readings) are written."""
