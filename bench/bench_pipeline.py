@@ -37,8 +37,9 @@ from typing import Any
 from amsread.cosem.axdr import decode_head, strip_llc
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.flat import BY_NAME, CompiledLayout
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import AmsReadError
-from amsread.wire.framer import Pipeline
+from amsread.wire.framer import Envelope
 from amsread.wire.hdlc import Frame, FrameSplitter, build_frame
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
@@ -99,7 +100,7 @@ def base_frames() -> list[Base]:
             continue
         frame = frames[0]
         try:
-            reading = decoder.decode(frame.information, frame)
+            reading = decoder.decode(Envelope.of_hdlc(frame))
         except AmsReadError:  # ciphered without a key, a lone block: not for this bench
             continue
         if reading is None or reading.manufacturer not in VENDORS or reading.list not in (1, 2, 3):
@@ -257,11 +258,11 @@ def main() -> None:
         base = max(
             (b for b in by_kind[kind] if b.layout.layout.name == common), key=lambda b: len(b.frame.raw)
         )
-        info, frame = base.frame.information, base.frame
-        flat.decode(info, frame)
-        generic_decoder.decode(info, frame)
-        decode_us = per_call_us(lambda info=info, frame=frame: flat.decode(info, frame))
-        generic_us = per_call_us(lambda info=info, frame=frame: generic_decoder.decode(info, frame), 50, 15)
+        envelope = Envelope.of_hdlc(base.frame)
+        flat.decode(envelope)
+        generic_decoder.decode(envelope)
+        decode_us = per_call_us(lambda envelope=envelope: flat.decode(envelope))
+        generic_us = per_call_us(lambda envelope=envelope: generic_decoder.decode(envelope), 50, 15)
         block = base.frame.raw * 500
         split_us = per_call_us(lambda block=block: FrameSplitter().feed(block), 1, 15) / 500
         label = f"{kind[0]} list {kind[1]} ({len(base.frame.raw)} B, {base.layout.layout.name})"

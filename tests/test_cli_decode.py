@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from amsread.cli.main import main
+from amsread.contract import COLUMNS
 from amsread.cosem.axdr import TAG, Data
-from amsread.decode.decoder import COLUMNS
 from amsread.wire.hdlc import build_frame
 from conftest import raw
 

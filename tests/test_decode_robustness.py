@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from amsread.decode.decoder import COLUMNS, Reading
+from amsread.contract import COLUMNS, Reading
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import AmsReadError, DecodeError, FrameError, SourceError
 from amsread.formats import CsvWriter, json_line
-from amsread.wire.framer import Pipeline
+from amsread.wire.framer import Envelope
 from amsread.wire.hdlc import FrameSplitter, build_frame
 from conftest import raw
 from vectors_util import decoder, messages, plain_vectors
@@ -93,7 +94,7 @@ def _printable(reading: Reading) -> None:
 def _decode(dec: Any, info: bytes, frame: Any = None) -> tuple[Reading | None, AmsReadError | None]:
     start = time.perf_counter()
     try:
-        reading = dec.decode(info, frame)
+        reading = dec.decode(Envelope.of_hdlc(frame, info) if frame is not None else info)
     except AmsReadError as err:
         return None, err
     finally:

@@ -20,8 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from amsread.cli.main import cli
+from amsread.contract import COLUMNS, Reading
 from amsread.cosem.axdr import CosemDateTime, decode_head, strip_llc
-from amsread.decode.decoder import COLUMNS, DecodeOptions, Reading
+from amsread.decode.decoder import DecodeOptions
 from amsread.decode.flat import BY_NAME
 from amsread.formats import format_value
 from amsread.obis import _BY_CDEF

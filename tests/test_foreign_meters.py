@@ -19,20 +19,21 @@ import pytest
 from click.testing import CliRunner
 
 from amsread.cli.main import cli
+from amsread.contract import Reading
 from amsread.cosem.axdr import Data
 from amsread.cosem.ciphering import Keys
-from amsread.decode.decoder import (
-    DecodeOptions,
-    Message,
-    Reading,
-    ReadingDecoder,
-    items_from_tree,
-    to_reading,
+from amsread.decode.decoder import DecodeOptions, ReadingDecoder, to_reading
+from amsread.decode.foreign import (
+    CAPTURE_OBJECT_SCALERS,
+    LANDISGYR_E450_AT_11,
+    LANDISGYR_E450_AT_14,
+    POSITIONAL_RULES,
 )
-from amsread.decode.foreign import CAPTURE_OBJECT_SCALERS, LANDISGYR_E450_AT_11, LANDISGYR_E450_AT_14
+from amsread.decode.generic import items_from_tree
+from amsread.decode.message import Message
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import LayoutError
 from amsread.obis import Obis
-from amsread.wire.framer import Pipeline
 from amsread.wire.hdlc import build_frame
 from conftest import raw, vector
 
@@ -327,7 +328,9 @@ def test_capture_objects_need_one_value_per_object() -> None:
 def decode_tree(body: Any) -> Any:
     from amsread.cosem.axdr import decode_data
 
-    return items_from_tree(decode_data(Data.build(axdr(body))))
+    return items_from_tree(
+        decode_data(Data.build(axdr(body))), rules=POSITIONAL_RULES, capture_scalers=CAPTURE_OBJECT_SCALERS
+    )
 
 
 def test_landisgyr_burgenland_eleven_values() -> None:
@@ -348,7 +351,7 @@ def test_bare_values_of_no_known_list_are_still_an_error() -> None:
 
 def test_to_reading_of_positional_items_keeps_unknown_positions_out() -> None:
     body = tuple([236, 237, 236, 0, 4, 26, 29, 0, 31358606, 7619, 400, 53, 295, b"30137181"])
-    items, style = items_from_tree(body)
+    items, style = items_from_tree(body, rules=POSITIONAL_RULES)
     assert style == "landisgyr-e450-at-14" and len(items) == 11
     r = to_reading(Message.from_items(items, None, "landisgyr", style), DecodeOptions())
     assert r.values["current_l3"] == d("0.26") and "400" not in str(r.values)

@@ -22,8 +22,8 @@ from amsread.cosem.gbt import (
     split_blocks,
 )
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import DecodeError, LlcError, SegmentError
-from amsread.wire.framer import Pipeline
 from amsread.wire.hdlc import build_frame
 from conftest import raw
 
@@ -34,7 +34,7 @@ NOTIFICATION = bytes.fromhex("0f40000000" + "00" + "02010600001015")
 
 
 def gbt_infos() -> list[bytes]:
-    return [info for _, info in Pipeline().messages([raw(GBT)])]
+    return [e.payload for e in Pipeline().messages([raw(GBT)])]
 
 
 def frames_of(blocks: list[bytes]) -> bytes:

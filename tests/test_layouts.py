@@ -17,8 +17,9 @@ import construct as c
 import pytest
 
 from amsread import obis as obis_module
+from amsread.contract import Reading
 from amsread.cosem.axdr import TAG, Data
-from amsread.decode.decoder import DecodeOptions, Reading
+from amsread.decode.decoder import DecodeOptions
 from amsread.decode.flat import BY_NAME, LAYOUTS, CompiledLayout, Layout
 from amsread.errors import LayoutError
 from amsread.obis import _BY_CDEF, Obis, info_for, info_for_raw

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from amsread.cosem.ciphering import Keys, encrypt
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import FrameError, MbusFrameError
-from amsread.wire.framer import Pipeline
+from amsread.wire.framer import Framing
 from amsread.wire.hdlc import FrameSplitter
 from amsread.wire.mbus import (
     MAX_LENGTH,
@@ -230,8 +231,8 @@ def test_mbus_and_hdlc_frames_in_one_stream_decode_in_order() -> None:
 
 def test_messages_carry_their_frame() -> None:
     out = list(Pipeline().messages([AIDON + build_mbus_message(NOTIFICATION)]))
-    assert [type(f).__name__ for f, _ in out] == ["Frame", "MbusFrame"]
-    assert out[1][1] == NOTIFICATION and out[1][0].has_llc is False
+    assert [e.framing for e in out] == [Framing.HDLC, Framing.MBUS]
+    assert out[1].payload == NOTIFICATION and out[1].has_llc is False
 
 
 def test_flag_bytes_inside_an_mbus_frame_are_not_hdlc_errors() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from amsread.wire.framer import STALE_HOURLY, Pipeline
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.pipeline import STALE_HOURLY, Pipeline
 from amsread.wire.hdlc import FrameSplitter, build_frame
 from conftest import raw
 
@@ -16,7 +17,7 @@ def test_an_hourly_list_sent_again_is_printed_but_warned_about() -> None:
     stream = (
         raw("fw_aidon_list3_1") + raw("fw_aidon_list3_2") + raw("fw_aidon_list3_3") + raw("fw_aidon_list3_4")
     )
-    readings = list(pipeline.readings([stream]))
+    readings = list(pipeline.readings([stream], decoder=ReadingDecoder()))
     assert [r.meter_time.hour for r in readings if r.meter_time] == [16, 17, 17, 19]
     assert readings[1].values["active_energy_import"] == readings[2].values["active_energy_import"]
     assert warnings == [
@@ -33,8 +34,8 @@ def test_hourly_lists_of_two_meters_are_followed_apart() -> None:
     assert other != info
     warnings: list[str] = []
     pipeline = Pipeline(on_warning=warnings.append)
-    readings = list(pipeline.readings([build_frame(info) + build_frame(other)]))
+    readings = list(pipeline.readings([build_frame(info) + build_frame(other)], decoder=ReadingDecoder()))
     assert [r.values["meter_id"] for r in readings] == ["7359992891237028", "7359992891237029"]
     assert warnings == []
-    list(pipeline.readings([build_frame(info)]))
+    list(pipeline.readings([build_frame(info)], decoder=ReadingDecoder()))
     assert len(warnings) == 1

@@ -19,10 +19,11 @@ import pytest
 import serial
 
 import amsread.sources.base as source_mod
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import NoSuchDeviceError, SourceLostError
 from amsread.settings import DEFAULT
 from amsread.simulator import OSLO, SimulatedMeter
-from amsread.wire.framer import Pipeline
 from live_util import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process
 
 START = dt.datetime(2024, 1, 16, 16, 59, 55, tzinfo=OSLO)
@@ -235,7 +236,7 @@ def test_memory_does_not_grow_with_frames() -> None:
 
     def run(n: int) -> None:
         chunks = (pool[i % len(pool)] for i in range(n))
-        for _ in pipeline.readings(chunks, live=True):
+        for _ in pipeline.readings(chunks, live=True, decoder=ReadingDecoder()):
             pass
 
     run(600)  # warm up caches (compiled layouts, OBIS slots)

@@ -30,8 +30,9 @@ from amsread.cosem.ciphering import (
     read_key_file,
 )
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
+from amsread.decode.foreign import maker_of_system_title
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import DecodeError, DecryptionError, KeyMaterialError
-from amsread.wire.framer import Pipeline
 from amsread.wire.hdlc import FrameSplitter, build_frame
 from amsread.wire.mbus import MbusAssembler, MbusSplitter
 from conftest import raw, vector
@@ -74,7 +75,7 @@ def readings_and_stats(data: bytes, keys: Keys | None) -> tuple[list, Pipeline]:
 def test_landisgyr_envelope_fields() -> None:
     ca = parse_ciphered(lg_apdu())
     assert ca.system_title == bytes.fromhex("4c475a6772a9a111") and ca.system_title[:3] == b"LGZ"
-    assert ca.manufacturer == "landisgyr"
+    assert maker_of_system_title(ca.system_title) == "landisgyr"
     assert ca.security_control == 0x30 and ca.authenticated and ca.encrypted and ca.suite == 0
     assert ca.invocation_counter == 0x002180F6
     assert len(ca.authentication_tag or b"") == 12
@@ -184,7 +185,7 @@ def test_right_key_frames_interleave_with_plain_ones() -> None:
 def test_no_key_counts_each_encrypted_frame() -> None:
     errors: list = []
     pipeline = Pipeline(on_error=errors.append)
-    readings = list(pipeline.readings([raw(LG) * 3 + PLAIN]))
+    readings = list(pipeline.readings([raw(LG) * 3 + PLAIN], decoder=ReadingDecoder()))
     assert len(readings) == 1
     assert pipeline.stats.errors == Counter({"decryption failed": 3})
     assert all("no key given" in str(e) for e in errors)
@@ -241,8 +242,8 @@ def test_declaration_parses_what_it_builds() -> None:
 def test_unwrapper_reports_the_maker_of_what_it_opened() -> None:
     unwrap = ApduUnwrapper(LG_KEYS)
     assert unwrap(lg_apdu())[:1] == b"\x0f"
-    assert unwrap.manufacturer == "landisgyr"
-    assert unwrap(b"\x0f\x00") == b"\x0f\x00" and unwrap.manufacturer is None
+    assert maker_of_system_title(unwrap.system_title) == "landisgyr"
+    assert unwrap(b"\x0f\x00") == b"\x0f\x00" and maker_of_system_title(unwrap.system_title) is None
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 from amsread.simulator import (
     MODELS,
     OSLO,
@@ -25,7 +27,6 @@ from amsread.simulator import (
     model_for,
     paced,
 )
-from amsread.wire.framer import Pipeline
 from amsread.wire.hdlc import FrameSplitter
 from live_util import HARD_TIMEOUT, Lines, amsread, child_env, free_port, process
 
@@ -40,7 +41,7 @@ def pushes(meter: str, phases: int, n: int, *, seed: int = 7, start: dt.datetime
 
 
 def decode(frames: list[bytes]) -> list[Any]:
-    return list(Pipeline(strict=True).readings([b"".join(frames)]))
+    return list(Pipeline(strict=True).readings([b"".join(frames)], decoder=ReadingDecoder()))
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 from amsread.live.view import (
     BLOCKS,
     View,
@@ -33,7 +35,7 @@ from amsread.live.view import (
     sparkline,
 )
 from amsread.simulator import OSLO, Push, SimulatedMeter
-from amsread.wire.framer import Pipeline, Stats
+from amsread.wire.framer import Stats
 from live_util import HARD_TIMEOUT, Lines, Screen, amsread, child_env, process
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
@@ -46,7 +48,7 @@ def pushes(meter: str = "aidon", n: int = 7, seed: int = 4) -> list[Push]:
 
 
 def decode(got: list[Push]) -> list[Any]:
-    return list(Pipeline(strict=True).readings([b"".join(p.frame for p in got)]))
+    return list(Pipeline(strict=True).readings([b"".join(p.frame for p in got)], decoder=ReadingDecoder()))
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from amsread.contract import COLUMNS, Reading
 from amsread.cosem.axdr import decode_head, strip_llc
-from amsread.decode.decoder import COLUMNS, DecodeOptions, Reading, ReadingDecoder
-from amsread.wire.framer import Pipeline
-from amsread.wire.hdlc import Frame
+from amsread.decode.decoder import DecodeOptions, ReadingDecoder
+from amsread.decode.pipeline import Pipeline
+from amsread.wire.framer import Envelope
+from amsread.wire.hdlc import Frame, FrameSplitter
 from conftest import NOT_HDLC, raw, vectors
 
 #: Captures that need a key, or are block-transferred, so the plain decoder cannot read them.
@@ -47,7 +49,13 @@ def plain_params(
 @functools.cache
 def messages(name: str) -> tuple[tuple[Frame, bytes], ...]:
     """The capture's whole information fields (HDLC segments joined), each with its last frame."""
-    return tuple(Pipeline().messages([raw(name)]))
+    return tuple((last_frame(env), env.payload) for env in Pipeline().messages([raw(name)]))
+
+
+def last_frame(envelope: Envelope) -> Frame:
+    """The HDLC frame that completed ``envelope``, split again from its raw bytes."""
+    (frame,) = FrameSplitter().feed(envelope.frames[-1])
+    return frame
 
 
 def infos(name: str) -> list[bytes]:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import (
     NoSuchDeviceError,
     PermissionDeniedError,
@@ -28,6 +30,7 @@ from amsread.errors import (
     SourceError,
 )
 from amsread.settings import DEFAULT, PRESETS, SerialSettings
+from amsread.wire.hdlc import FrameSplitter
 
 #: Settings to try, most likely first (han-protocol.md §2.2–2.3, §7 for 115200 P1 ports).
 CANDIDATES: Final[tuple[SerialSettings, ...]] = (
@@ -116,8 +119,6 @@ def listen(
     Clear means: a reading that names the meter (list 2 or 3), or plenty of bytes without a single
     good frame. A read error (the adapter unplugged) ends the listening too.
     """
-    from amsread.wire.framer import Pipeline
-
     obs = Observation(settings)
     pipeline = Pipeline()
     start = clock()
@@ -141,7 +142,7 @@ def listen(
             if obs.bytes >= ENOUGH_GARBAGE and pipeline.stats.splitter.frames_good == 0:
                 return
 
-    for reading in pipeline.readings(chunks(), live=True):
+    for reading in pipeline.readings(chunks(), live=True, decoder=ReadingDecoder()):
         if len(obs.readings) < 8:
             obs.readings.append(reading)
     obs.seconds = clock() - start
@@ -200,8 +201,6 @@ def repair_crlf(data: bytes) -> bytes:
 
 def count_frames(data: bytes) -> int:
     """Frames in ``data`` that pass HCS and FCS."""
-    from amsread.wire.hdlc import FrameSplitter
-
     splitter = FrameSplitter()
     n = len(splitter.feed(data))
     n += len(splitter.flush())

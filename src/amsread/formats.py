@@ -10,10 +10,10 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import Final, TextIO
 
-if TYPE_CHECKING:
-    from amsread.decode.decoder import Reading
+from amsread.contract import COLUMNS, Reading
+from amsread.wire.hdlc import HdlcFrame, address_value
 
 CONTROL_NAMES: Final = {
     0x13: "UI, P/F=1",
@@ -57,8 +57,6 @@ def _address_text(wire: bytes, value: Callable[[bytes], int]) -> str:
 
 def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
     """A frame broken into its fields, one per line, read with the ``HdlcFrame`` declaration."""
-    from amsread.wire.hdlc import HdlcFrame, address_value
-
     parsed = HdlcFrame.parse(raw)
     header = parsed.body.value.header
     h = header.value
@@ -143,8 +141,6 @@ class CsvWriter:
 
 def text_listing(reading: Reading) -> str:
     """A readable listing of one reading: name, value with unit, OBIS code."""
-    from amsread.decode.decoder import COLUMNS
-
     head = [
         f"meter_time      {format_value(reading.meter_time) or '-'}",
         f"manufacturer    {reading.manufacturer or '-'}",

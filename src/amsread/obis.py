@@ -131,6 +131,9 @@ def info_for(obis: Obis) -> ObisInfo | None:
     return info_for_raw(obis.to_bytes())
 
 
+#: Kamstrup sends its list version bare, without its code; the code it stands for (KAM-OBIS p.2).
+LIST_VERSION_OBIS: Final = bytes((1, 1, 0, 2, 129, 255))
+
 #: Text quantities: printed as strings, never scaled.
 TEXT_FIELDS: Final = frozenset({"list_version", "meter_id", "meter_type"})
 

@@ -39,7 +39,7 @@ def command(
         amsread csv /dev/ttyUSB0 --no-header >> power.csv
         amsread csv capture.bin --columns meter_time,active_power_import,active_energy_import
     """
-    from amsread.decode.decoder import COLUMNS
+    from amsread.contract import COLUMNS
     from amsread.formats import CsvWriter
 
     chosen = COLUMNS

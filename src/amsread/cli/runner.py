@@ -17,8 +17,8 @@ from amsread.cli.main import note
 from amsread.errors import AmsReadError
 
 if TYPE_CHECKING:
+    from amsread.decode.pipeline import Pipeline
     from amsread.sources.base import Source, SourceRequest
-    from amsread.wire.framer import Pipeline
 
 
 @contextlib.contextmanager
@@ -30,7 +30,7 @@ def running(
     on_discard: Callable[[bytes], None] | None = None,
 ) -> Iterator[tuple[Source, Pipeline]]:
     """Open the requested source (or take ``opened``) and a pipeline; yield both; always summarise."""
-    from amsread.wire.framer import Pipeline
+    from amsread.decode.pipeline import Pipeline
 
     def report(err: AmsReadError) -> None:
         if request.verbose:

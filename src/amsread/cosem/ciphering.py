@@ -55,16 +55,6 @@ _HEADER_LENGTH: Final = 5
 #: What a decrypted push may start with: data-notification, event-notification, block transfer.
 _PLAIN_TAGS: Final = frozenset({DATA_NOTIFICATION, 0xC2, GENERAL_BLOCK_TRANSFER})
 
-#: FLAG manufacturer IDs at the start of a system title, and the contract's manufacturer names.
-SYSTEM_TITLE_MAKERS: Final = {
-    b"ADN": "aidon",
-    b"ISK": "iskra",
-    b"KAM": "kamstrup",
-    b"KFM": "kaifa",
-    b"LGZ": "landisgyr",
-    b"SAG": "sagemcom",
-}
-
 # --------------------------------------------------------------------------------------------
 # construct declaration
 # --------------------------------------------------------------------------------------------
@@ -125,11 +115,6 @@ class CipheredApdu:
     def iv(self) -> bytes:
         """System title ‖ invocation counter: GCM's 96-bit IV."""
         return self.system_title + self.invocation_counter.to_bytes(4, "big")
-
-    @property
-    def manufacturer(self) -> str | None:
-        """The maker named by the system title's FLAG ID, if amsread knows it."""
-        return SYSTEM_TITLE_MAKERS.get(self.system_title[:3])
 
     def describe(self) -> str:
         """``LGZ 4c475a6772a9a111``: who sent it, for error messages (a title is not a secret)."""
@@ -360,7 +345,7 @@ class ApduUnwrapper:
     Called with every APDU; returns the APDU to decode, or None while block-transfer blocks wait
     for the rest of their message. Meters nest the two either way (GBT blocks of a ciphered APDU,
     or a ciphered GBT), so both are peeled until neither is left. ``system_title`` is the title of
-    the last ciphered APDU opened (None for a plain one): it names the manufacturer.
+    the last ciphered APDU opened (None for a plain one): the decoder names the manufacturer by it.
     """
 
     MAX_DEPTH: Final = 4
@@ -388,10 +373,3 @@ class ApduUnwrapper:
             else:
                 return apdu
         raise DecodeError(f"APDU wrapped more than {self.MAX_DEPTH} times", raw=apdu)
-
-    @property
-    def manufacturer(self) -> str | None:
-        """The maker named by the last opened APDU's system title, if any."""
-        if self.system_title is None:
-            return None
-        return SYSTEM_TITLE_MAKERS.get(self.system_title[:3])

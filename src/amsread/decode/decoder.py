@@ -1,8 +1,8 @@
-"""Readings: the output contract (docs/output-contract.md), made from decoded messages.
+"""The decoder: an envelope to a ``Reading`` of the output contract (docs/output-contract.md).
 
-A message becomes a ``Message`` (slots, raw values, scalers) by one of two roads: a flat, compiled
-per-layout declaration from ``layouts`` (the fast road for every list we know), or the generic
-A-XDR tree walked by its shape into ``Item``s (any other well-formed message). ``to_reading`` then
+An APDU becomes a ``Message`` (slots, raw values, scalers) by one of two roads: a flat, compiled
+per-layout declaration from ``decode.flat`` (the fast road for every list we know), or the generic
+A-XDR tree walked by its shape into ``Item``s (``decode.generic``: any other well-formed message). ``to_reading`` then
 applies the scaler (from the frame where the meter sends one, else the vendor's implicit scaler from
 ``IMPLICIT_SCALERS``) exactly, with ``Decimal``, and names each value by ``obis.info_for``.
 
@@ -12,43 +12,25 @@ Nothing is carried from one message to the next: a list 1 reading has no meter i
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
+from amsread.contract import Reading
 from amsread.cosem.axdr import CosemDateTime, decode_apdu, strip_llc
-from amsread.errors import DecodeError, LayoutError
-from amsread.obis import TEXT_FIELDS, info_for_raw
-
-if TYPE_CHECKING:
-    from amsread.cosem.ciphering import Keys
-
-#: The contract's columns, in CSV order.
-COLUMNS: Final = (
-    "received_at",
-    "meter_time",
-    "manufacturer",
-    "list",
-    "list_version",
-    "meter_id",
-    "meter_type",
-    "active_power_import",
-    "active_power_export",
-    "reactive_power_import",
-    "reactive_power_export",
-    "current_l1",
-    "current_l2",
-    "current_l3",
-    "voltage_l1",
-    "voltage_l2",
-    "voltage_l3",
-    "active_energy_import",
-    "active_energy_export",
-    "reactive_energy_import",
-    "reactive_energy_export",
+from amsread.cosem.ciphering import ApduUnwrapper, Keys
+from amsread.decode.flat import LAYOUTS, LayoutIndex
+from amsread.decode.foreign import (
+    CAPTURE_OBJECT_SCALERS,
+    MANUFACTURER_OF_STYLE,
+    POSITIONAL_RULES,
+    maker_of_system_title,
 )
+from amsread.decode.generic import items_from_tree
+from amsread.decode.message import NUMBER, TEXT, TIME, Message, Slot
+from amsread.errors import LayoutError
+from amsread.wire.framer import Envelope, Framing
 
 #: List-version identifiers and the manufacturer they name (han-protocol.md §3.2, §3.7).
 LIST_VERSIONS: Final = {
@@ -68,178 +50,6 @@ IMPLICIT_SCALERS: Final[dict[tuple[str, str], dict[str, int]]] = {
     ("kamstrup", "SE"): {"current": -2, "voltage": 0, "power": 0, "energy": 0, "power_factor": -2},
 }
 
-#: Quantities a current-transformer ratio multiplies (the meter measures the secondary side).
-CT_SCALED_UNITS: Final = frozenset({"A", "W", "var", "kWh", "kvarh"})
-
-_KIND_OF_UNIT: Final = {
-    "A": "current",
-    "V": "voltage",
-    "W": "power",
-    "var": "power",
-    "kWh": "energy",
-    "kvarh": "energy",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One value as the meter sent it: OBIS code (6 raw bytes), raw value, scaler and unit if sent."""
-
-    obis: bytes
-    value: Any
-    scaler: int | None = None
-    unit: int | None = None
-
-
-NUMBER: Final = 0
-TEXT: Final = 1
-TIME: Final = 2
-OTHER: Final = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """What one position of a message means: worked out once per OBIS code, then reused.
-
-    ``kind`` is NUMBER (scaled into ``unit``), TEXT (list version, id, type), TIME (the clock) or
-    OTHER (a code amsread has no name for: kept under the code itself).
-    """
-
-    obis: bytes
-    code: str
-    name: str
-    unit: str
-    exponent: int
-    kind: int
-    quantity: str
-    """current, voltage, power or energy: the key of the vendor's implicit scaler."""
-    ct: bool
-    """A current-transformer ratio multiplies it."""
-
-
-@functools.cache
-def slot_for(obis: bytes) -> Slot:
-    """The meaning of one OBIS code, cached: a stream repeats the same few dozen codes for ever."""
-    code = f"{obis[0]}-{obis[1]}:{obis[2]}.{obis[3]}.{obis[4]}.{obis[5]}" if len(obis) == 6 else obis.hex()
-    info = info_for_raw(obis) if len(obis) == 6 else None
-    if info is None:
-        return Slot(obis, code, code, "", 0, OTHER, "", False)
-    if info.name == "meter_time":
-        kind = TIME
-    elif info.name in TEXT_FIELDS:
-        kind = TEXT
-    else:
-        kind = NUMBER
-    return Slot(
-        obis,
-        code,
-        info.name,
-        info.unit,
-        info.exponent,
-        kind,
-        info.quantity or _KIND_OF_UNIT.get(info.unit, ""),
-        info.unit in CT_SCALED_UNITS,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A decoded data-notification before naming and scaling: parallel tuples, one entry per value.
-
-    ``scalers[i]``/``units[i]`` are what the frame sent (Aidon registers), else None.
-    """
-
-    slots: tuple[Slot, ...]
-    values: tuple[Any, ...]
-    scalers: tuple[int | None, ...]
-    units: tuple[int | None, ...]
-    date_time: CosemDateTime | None
-    manufacturer: str | None
-    layout: str
-    list_level: int | None = None
-    invoke_id: int = 0
-
-    @classmethod
-    def from_items(
-        cls, items: tuple[Item, ...], date_time: CosemDateTime | None, manufacturer: str | None, layout: str
-    ) -> Message:
-        return cls(
-            tuple(slot_for(it.obis) for it in items),
-            tuple(it.value for it in items),
-            tuple(it.scaler for it in items),
-            tuple(it.unit for it in items),
-            date_time,
-            manufacturer,
-            layout,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One reading, in the names, units and order of the output contract.
-
-    ``values`` holds every quantity the frame carried, contract columns first, then extra
-    quantities (per-phase powers, power factor, and OBIS codes amsread has no name for, keyed by
-    the code itself). Absent quantities are absent, never zero.
-    """
-
-    received_at: dt.datetime | None
-    meter_time: dt.datetime | None
-    manufacturer: str | None
-    list: int | None
-    values: dict[str, Any] = field(default_factory=dict)
-    layout: str = ""
-    message: Message | None = None
-
-    @property
-    def units(self) -> dict[str, str]:
-        """Unit of each value (for the listings; CSV and JSON use the contract's fixed units)."""
-        from amsread.obis import UNIT_NAMES
-
-        out: dict[str, str] = {}
-        if self.message is not None:
-            for slot, unit in zip(self.message.slots, self.message.units, strict=True):
-                if slot.unit:
-                    out[slot.name] = slot.unit
-                elif slot.kind == OTHER and unit is not None:
-                    out[slot.name] = UNIT_NAMES.get(unit, str(unit))
-        return out
-
-    @property
-    def obis(self) -> dict[str, str]:
-        """OBIS code of each value, as ``A-B:C.D.E.F``."""
-        if self.message is None:
-            return {}
-        return {slot.name: slot.code for slot in self.message.slots}
-
-    def get(self, name: str) -> Any:
-        """The value of a contract column or extra quantity, or None."""
-        if name == "received_at":
-            return self.received_at
-        if name == "meter_time":
-            return self.meter_time
-        if name == "manufacturer":
-            return self.manufacturer
-        if name == "list":
-            return self.list
-        return self.values.get(name)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every present field, contract order first; the shape of a JSON line."""
-        out: dict[str, Any] = {}
-        for name in ("received_at", "meter_time", "manufacturer", "list"):
-            v = self.get(name)
-            if v is not None:
-                out[name] = v
-        values = self.values
-        for k in COLUMNS[4:]:
-            if k in values:
-                out[k] = values[k]
-        for k, v in values.items():
-            if k not in out:
-                out[k] = v
-        return out
-
 
 @dataclass(frozen=True, slots=True)
 class DecodeOptions:
@@ -252,104 +62,6 @@ class DecodeOptions:
     """Force the manufacturer where the frame cannot tell (an Aidon-style list 1 from L+G)."""
     keys: Keys | None = field(default=None, repr=False)
     """Encryption and authentication keys for ciphered pushes (never printed; see ``security``)."""
-
-
-# --------------------------------------------------------------------------------------------
-# generic road: items from the data tree's shape
-# --------------------------------------------------------------------------------------------
-
-#: Where Kamstrup's bare list-version string belongs (sent without its code, KAM-NVE §2.7.1).
-LIST_VERSION_OBIS: Final = bytes((1, 1, 0, 2, 129, 255))
-
-
-def _is_obis(v: Any) -> bool:
-    return isinstance(v, bytes) and len(v) == 6
-
-
-def items_from_tree(body: Any, *, container: int | None = None) -> tuple[tuple[Item, ...], str]:
-    """Walk a generic data tree by its shape; return its items and the style found.
-
-    Styles:
-
-    * ``registers``: Aidon / L+G E350, an array of (OBIS, value[, scaler-unit]) structures.
-    * ``register-structure``: the same structures in a structure (``container`` 0x02), as the Iskra
-      AM550 sends them. Named apart because only Aidon's arrays imply Aidon.
-    * ``pairs``: Kamstrup, Swedish Kaifa: an optional bare list version, then OBIS/value pairs with
-      null-data padding.
-    * ``mixed``: pairs and register structures side by side (Kaifa MA309 Poland: a bare clock pair,
-      then registers with and without scaler-unit).
-    * ``capture-objects``: the push object list, then one value per object (L+G E450 CH; see
-      ``foreign.capture_object_items``).
-    * ``positional``: Kaifa Norway, bare values known by their count; or a positional list of
-      ``foreign.POSITIONAL_LISTS``, named after it (L+G E450 of Netz Burgenland).
-    """
-    from amsread.decode import foreign
-
-    if not isinstance(body, tuple) or not body:
-        raise LayoutError("notification body is not a non-empty array or structure")
-    if all(_is_register(e) for e in body):
-        style = "register-structure" if container == STRUCTURE_TAG else "registers"
-        return tuple(_register_item(e) for e in body), style
-    captured = foreign.capture_object_items(body)
-    if captured is not None:
-        return captured, "capture-objects"
-    if any(_is_obis(e) or _is_register(e) for e in body):
-        items, mixed = _pair_items(body)
-        return items, "mixed" if mixed else "pairs"
-    from amsread.decode.flat import KAIFA_LIST_ID, kaifa_positions
-
-    positions = kaifa_positions(len(body))
-    if positions is None or (len(body) > 1 and body[0] != KAIFA_LIST_ID):
-        found = foreign.positional_items(body)
-        if found is not None:
-            return found
-        raise LayoutError(f"unknown layout: {len(body)} bare values without OBIS codes")
-    return tuple(Item(obis, v) for obis, v in zip(positions, body, strict=True)), "positional"
-
-
-#: A-XDR tag of a structure: the container Iskra's registers come in (Aidon's is an array).
-STRUCTURE_TAG: Final = 0x02
-
-
-def _is_register(e: Any) -> bool:
-    return isinstance(e, tuple) and bool(e) and _is_obis(e[0])
-
-
-def _register_item(e: tuple[Any, ...]) -> Item:
-    if len(e) == 3 and isinstance(e[2], tuple) and len(e[2]) == 2:
-        scaler, unit = e[2]
-        if not isinstance(scaler, int) or not isinstance(unit, int):
-            raise LayoutError("scaler-unit is not two integers")
-        return Item(e[0], e[1], scaler, unit)
-    if len(e) == 2:
-        return Item(e[0], e[1])
-    raise LayoutError(f"register structure of {len(e)} elements")
-
-
-def _pair_items(body: tuple[Any, ...]) -> tuple[tuple[Item, ...], bool]:
-    """Items of a pairs list, and whether register structures were mixed in."""
-    items = []
-    mixed = False
-    i = 0
-    if not _is_obis(body[0]) and isinstance(body[0], (str, bytes)):
-        items.append(Item(LIST_VERSION_OBIS, body[0]))
-        i = 1
-    n = len(body)
-    while i < n:
-        key = body[i]
-        if _is_register(key):
-            items.append(_register_item(key))
-            mixed = True
-            i += 1
-            continue
-        if key is None and i + 1 < n and body[i + 1] is None:
-            i += 2  # null-data pair: a phase this meter does not have
-            continue
-        if not _is_obis(key) or i + 1 >= n:
-            raise LayoutError(f"element {i} is not an OBIS code of an OBIS/value pair")
-        items.append(Item(key, body[i + 1]))
-        i += 2
-    return tuple(items), mixed
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,12 +79,6 @@ def _text(v: Any) -> str:
     if not text.isprintable():
         text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
     return text
-
-
-def _scaled(raw: int, exponent: int) -> int | Decimal:
-    if exponent == 0:
-        return raw
-    return Decimal(raw).scaleb(exponent)
 
 
 def manufacturer_of(
@@ -480,22 +186,31 @@ def _meter_time(stamp: CosemDateTime, manufacturer: str | None, tz: dt.tzinfo) -
 # --------------------------------------------------------------------------------------------
 
 
+class Unwrapper(Protocol):
+    """Turns a ciphered or block-transferred APDU into a plain one (``cosem.ciphering.ApduUnwrapper``).
+
+    Returns None while a block-transfer message waits for its remaining blocks; ``system_title``
+    is the title of the last ciphered APDU it opened (None for a plain one).
+    """
+
+    system_title: bytes | None
+
+    def __call__(self, apdu: bytes) -> bytes | None: ...
+
+
 class ReadingDecoder:
-    """Information field (or APDU) to ``Reading``: flat layouts first, the generic tree after.
+    """Envelope (or a bare information field) to ``Reading``: flat layouts first, the generic tree after.
 
     ``unwrap`` turns ciphered or block-transferred APDUs into a plain data-notification (by
-    default a ``security.ApduUnwrapper`` holding ``options.keys``); it returns None while a
+    default a ``cosem.ciphering.ApduUnwrapper`` holding ``options.keys``); it returns None while a
     block-transfer message waits for its remaining blocks. A ciphered APDU's system title names
     the manufacturer, ahead of any guess from the list's shape.
     """
 
     def __init__(self, options: DecodeOptions | None = None, *, use_layouts: bool = True) -> None:
-        from amsread.cosem.ciphering import ApduUnwrapper
-        from amsread.decode.flat import LayoutIndex
-
         self.options = options or DecodeOptions()
-        self.layouts = LayoutIndex() if use_layouts else None
-        self.unwrap: Any = ApduUnwrapper(self.options.keys)
+        self.layouts = LayoutIndex(LAYOUTS, namer=manufacturer_of) if use_layouts else None
+        self.unwrap: Unwrapper | None = ApduUnwrapper(self.options.keys)
 
     def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
         """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
@@ -504,35 +219,42 @@ class ReadingDecoder:
             apdu = self.unwrap(apdu)
             if apdu is None:
                 return None
-            maker = getattr(self.unwrap, "manufacturer", None)
+            maker = maker_of_system_title(self.unwrap.system_title)
         if self.layouts is not None:
             found = self.layouts.parse(apdu, source)
             if found is not None:
                 return replace(found, manufacturer=maker) if maker else found
         decoded = decode_apdu(apdu)
-        items, style = items_from_tree(decoded.body, container=decoded.body_tag)
+        items, style = items_from_tree(
+            decoded.body,
+            container=decoded.body_tag,
+            rules=POSITIONAL_RULES,
+            capture_scalers=CAPTURE_OBJECT_SCALERS,
+        )
         msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
         if maker is None:
-            from amsread.decode.foreign import MANUFACTURER_OF_STYLE
-
             maker = manufacturer_of(msg.slots, msg.values, style, source) or MANUFACTURER_OF_STYLE.get(style)
         return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id)
 
-    def decode(self, info: bytes, frame: Any = None) -> Reading | None:
-        """A whole message (HDLC information field, or an M-Bus APDU) to a reading, or None.
+    def decode(self, message: Envelope | bytes) -> Reading | None:
+        """A whole message to a reading, or None while it waits for more blocks.
 
-        HDLC information fields start with the LLC header E6 E7 00, except the general-block-transfer
-        frames after a message's first (han-protocol.md §4.6): a field that starts with the block
-        transfer tag E0 is taken as it is, LLC or not. Anything else without the LLC is still an
-        ``LlcError``. M-Bus frames (``frame.has_llc`` False) carry the APDU with no LLC at all.
+        An ``Envelope`` says what framing carried the message; bare bytes are an HDLC information
+        field with nothing known about its frame (tests, the REPL). HDLC information fields start
+        with the LLC header E6 E7 00, except the general-block-transfer frames after a message's
+        first (DLMS Green Book: only the first block travels behind the LLC): a field that starts
+        with the block transfer tag E0 is taken as it is, LLC or not. Anything else without the
+        LLC is an ``LlcError``. M-Bus carries the APDU with no LLC at all.
         """
-        has_llc = getattr(frame, "has_llc", True)
-        apdu = strip_llc(info) if has_llc and info[:1] != _BLOCK_TRANSFER else info
-        source = getattr(frame, "source", None)
-        msg = self.message(apdu, source)
+        envelope = (
+            message if isinstance(message, Envelope) else Envelope(Framing.HDLC, message, None, None, ())
+        )
+        info = envelope.payload
+        apdu = strip_llc(info) if envelope.has_llc and info[:1] != _BLOCK_TRANSFER else info
+        msg = self.message(apdu, envelope.source)
         if msg is None:
             return None
-        stamp = getattr(frame, "received_at", None)
+        stamp = envelope.received_at
         received = dt.datetime.fromtimestamp(stamp).astimezone() if stamp is not None else None
         return to_reading(msg, self.options, received)
 
@@ -540,14 +262,3 @@ class ReadingDecoder:
 #: First bytes of APDUs the unwrap hook opens: general-glo-ciphering, general-block-transfer.
 _WRAPPED: Final = frozenset({b"\xdb", b"\xe0"})
 _BLOCK_TRANSFER: Final = b"\xe0"
-
-
-def decode_hex(text: str, options: DecodeOptions | None = None) -> list[Reading]:
-    """Convenience for tests and the REPL: every reading in a hex capture."""
-    from amsread.sources.base import extract_hex
-    from amsread.wire.framer import Pipeline
-
-    data = extract_hex(text)
-    if not data:
-        raise DecodeError("no hex bytes found")
-    return list(Pipeline().readings([data], decoder=ReadingDecoder(options)))

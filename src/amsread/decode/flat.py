@@ -24,13 +24,15 @@ each checked against the real captures in ``tests/data/valid``.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 import construct as c
 
-from amsread.cosem.axdr import SCALARS, STRINGS, TAG, CosemDateTimeStruct
-from amsread.obis import Obis
+from amsread.cosem.axdr import SCALARS, STRINGS, TAG, CosemDateTime, CosemDateTimeStruct
+from amsread.decode.message import Message, Slot, slot_for
+from amsread.obis import LIST_VERSION_OBIS, Obis
 
 ARRAY: Final = TAG.ARRAY
 STRUCTURE: Final = TAG.STRUCTURE
@@ -42,8 +44,6 @@ U64: Final = TAG.LONG64_UNSIGNED
 VSTR: Final = TAG.VISIBLE_STRING
 OSTR: Final = TAG.OCTET_STRING
 
-#: Kamstrup sends its list version bare; the code it stands for (KAM-OBIS p.2).
-LIST_VERSION_OBIS: Final = "1-1:0.2.129.255"
 KAIFA_LIST_ID: Final = b"KFM_001"
 
 
@@ -84,7 +84,7 @@ def pair_clock(obis: str) -> Field:
 
 
 def version(tag: int) -> Field:
-    return Field("version", _o(LIST_VERSION_OBIS), tag)
+    return Field("version", LIST_VERSION_OBIS, tag)
 
 
 def bare(obis: str, tag: int, *, const: bytes | None = None) -> Field:
@@ -658,14 +658,6 @@ LAYOUTS: Final[tuple[Layout, ...]] = (
 BY_NAME: Final = {layout.name: layout for layout in LAYOUTS}
 
 
-def kaifa_positions(count: int) -> tuple[bytes, ...] | None:
-    """The documented OBIS meaning of each position of a Kaifa Norway list of ``count`` values."""
-    for layout in LAYOUTS:
-        if layout.style == "positional" and layout.count == count:
-            return tuple(f.obis for f in layout.fields)
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # flat declarations
 # --------------------------------------------------------------------------------------------
@@ -758,6 +750,11 @@ def declare_apdu(layout: Layout, form: int) -> c.Struct:
 _MISMATCH: Final = (c.ConstructError, struct.error, ValueError, IndexError)
 
 
+#: Names the manufacturer of a message from its list-id slots and values, the layout's style and
+#: the HDLC source address (``decode.decoder.manufacturer_of``, which knows the makers' list ids).
+Namer = Callable[[tuple[Slot, ...], tuple[Any, ...], str, "bytes | None"], "str | None"]
+
+
 class CompiledLayout:
     """A layout with its declarations and what each parsed value means.
 
@@ -765,10 +762,9 @@ class CompiledLayout:
     ``apdu(form)`` is the whole data-notification, compiled on first use for each header form.
     """
 
-    def __init__(self, layout: Layout) -> None:
-        from amsread.decode.decoder import slot_for
-
+    def __init__(self, layout: Layout, namer: Namer | None = None) -> None:
         self.layout = layout
+        self.namer = namer
         self.declaration = declare(layout)
         self._compiled: Any = None
         self._apdu: dict[int, Any] = {}
@@ -803,11 +799,8 @@ class CompiledLayout:
         """Build the body from ``v<i>``/``s<i>``/``u<i>`` values (strings as bytes)."""
         return self.declaration.build(values)
 
-    def message(self, parsed: Any, source: bytes | None) -> Any:
-        """A ``readings.Message`` from a parsed APDU: no tree, just the values in table order."""
-        from amsread.cosem.axdr import CosemDateTime
-        from amsread.decode.decoder import Message, manufacturer_of
-
+    def message(self, parsed: Any, source: bytes | None) -> Message:
+        """A ``Message`` from a parsed APDU: no tree, just the values in table order."""
         if self.has_consts:
             values = [parsed[n] if n else k for n, k in zip(self.names, self.consts, strict=True)]
         else:
@@ -827,9 +820,11 @@ class CompiledLayout:
             scalers,
             units,
             CosemDateTime.from_fields(stamp) if stamp is not None else None,
-            manufacturer_of(
+            self.namer(
                 self.version_slots, tuple([vals[k] for k in self.version_at]), self.layout.style, source
-            ),
+            )
+            if self.namer is not None
+            else None,
             self.layout.name,
             self.layout.list_level,
             parsed["invoke_id"] & 0xFFFFFF,
@@ -844,13 +839,13 @@ class LayoutIndex:
     compiled parse per message. A message no layout matches returns None (the generic road).
     """
 
-    def __init__(self, layouts: tuple[Layout, ...] = LAYOUTS) -> None:
+    def __init__(self, layouts: tuple[Layout, ...] = LAYOUTS, *, namer: Namer | None = None) -> None:
         self._by_prefix: dict[bytes, list[CompiledLayout]] = {}
         for layout in layouts:
-            self._by_prefix.setdefault(layout.prefix, []).append(CompiledLayout(layout))
+            self._by_prefix.setdefault(layout.prefix, []).append(CompiledLayout(layout, namer))
 
-    def parse(self, apdu: bytes, source: bytes | None = None) -> Any:
-        """A ``readings.Message`` for a data-notification of a known layout, else None."""
+    def parse(self, apdu: bytes, source: bytes | None = None) -> Message | None:
+        """A ``Message`` for a data-notification of a known layout, else None."""
         if len(apdu) < 8:
             return None
         form = HEADER_FORMS.get(apdu[5])

@@ -27,64 +27,16 @@ Scalers not in the frame are from the operators' documents and checked captures:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from amsread.cosem.axdr import TAG
+from amsread.decode.flat import KAIFA_LIST_ID, LAYOUTS
+from amsread.decode.generic import PositionalRule, Style
+from amsread.decode.message import Item
 from amsread.obis import Obis
-
-if TYPE_CHECKING:
-    from amsread.decode.decoder import Item
-
-#: Push setup interface class (BB13 §4.4.8); its attributes in a capture list are not readings.
-PUSH_SETUP_CLASS: Final = 40
-#: The value attribute of Data (1), Register (3), Extended register (4) and Clock (8) objects.
-VALUE_ATTRIBUTE: Final = 2
-#: Classes whose value attribute 2 is scaled by an attribute 3 scaler-unit that pushes leave out.
-REGISTER_CLASSES: Final = frozenset({3, 4})
 
 #: Scalers of registers pushed without their scaler-unit, by quantity (see the module doc).
 CAPTURE_OBJECT_SCALERS: Final[dict[str, int]] = {"current": -2, "voltage": 0, "power": 0, "energy": 0}
-
-
-def _is_obis(v: Any) -> bool:
-    return isinstance(v, bytes) and len(v) == 6
-
-
-def _is_descriptor(d: Any) -> bool:
-    return (
-        isinstance(d, tuple)
-        and len(d) == 4
-        and type(d[0]) is int
-        and _is_obis(d[1])
-        and type(d[2]) is int
-        and type(d[3]) is int
-    )
-
-
-def capture_object_items(body: tuple[Any, ...]) -> tuple[Item, ...] | None:
-    """Items of a capture-object list, or None when ``body`` is not one.
-
-    The first element is the list of definitions, and the body holds exactly one value per
-    definition (the first value being that list itself). Push setup attributes and attributes
-    other than the value are skipped; so are definitions of a single element of an attribute
-    (data index not 0), which this rule cannot interpret.
-    """
-    from amsread.decode.decoder import NUMBER, Item, slot_for
-
-    head = body[0]
-    if not isinstance(head, tuple) or len(head) != len(body) or not all(_is_descriptor(d) for d in head):
-        return None
-    items = []
-    for (class_id, obis, attribute, data_index), value in zip(head, body, strict=True):
-        if class_id == PUSH_SETUP_CLASS or attribute != VALUE_ATTRIBUTE or data_index != 0:
-            continue
-        scaler = None
-        if class_id in REGISTER_CLASSES and type(value) is int and len(obis) == 6:
-            slot = slot_for(obis)
-            if slot.kind == NUMBER:
-                scaler = CAPTURE_OBJECT_SCALERS.get(slot.quantity)
-        items.append(Item(obis, value, scaler))
-    return tuple(items)
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,9 +80,11 @@ class PositionalList:
                 return False
         return True
 
-    def items(self, body: tuple[Any, ...]) -> tuple[Item, ...]:
-        from amsread.decode.decoder import Item
+    def match(self, body: tuple[Any, ...]) -> tuple[tuple[Item, ...], str] | None:
+        """Items and the list's name when ``body`` is this list (the ``PositionalRule`` protocol)."""
+        return (self.items(body), self.name) if self.matches(body) else None
 
+    def items(self, body: tuple[Any, ...]) -> tuple[Item, ...]:
         return tuple(
             Item(p.obis, v, p.scaler) for p, v in zip(self.positions, body, strict=True) if p.obis is not None
         )
@@ -176,6 +130,40 @@ MANUFACTURER_OF_STYLE: Final = {p.name: p.manufacturer for p in POSITIONAL_LISTS
 def positional_items(body: tuple[Any, ...]) -> tuple[tuple[Item, ...], str] | None:
     """Items and list name of the first positional list ``body`` matches, or None."""
     for pl in POSITIONAL_LISTS:
-        if pl.matches(body):
-            return pl.items(body), pl.name
+        found = pl.match(body)
+        if found is not None:
+            return found
     return None
+
+
+class KaifaPositions:
+    """Kaifa Norway's bare values, known by their count (KFM p.2-4): a list of the count of one of
+    its layouts, whose first value is the list id ``KFM_001`` unless it is list 1 (P+ alone)."""
+
+    def match(self, body: tuple[Any, ...]) -> tuple[tuple[Item, ...], str] | None:
+        for layout in LAYOUTS:
+            if layout.style == Style.POSITIONAL and layout.count == len(body):
+                if len(body) > 1 and body[0] != KAIFA_LIST_ID:
+                    return None
+                items = tuple(Item(f.obis, v) for f, v in zip(layout.fields, body, strict=True))
+                return items, Style.POSITIONAL
+        return None
+
+
+#: The positional lists the generic walker tries, in order: Kaifa's first.
+POSITIONAL_RULES: Final[tuple[PositionalRule, ...]] = (KaifaPositions(), *POSITIONAL_LISTS)
+
+#: FLAG manufacturer IDs at the start of a system title, and the contract's manufacturer names.
+SYSTEM_TITLE_MAKERS: Final = {
+    b"ADN": "aidon",
+    b"ISK": "iskra",
+    b"KAM": "kamstrup",
+    b"KFM": "kaifa",
+    b"LGZ": "landisgyr",
+    b"SAG": "sagemcom",
+}
+
+
+def maker_of_system_title(title: bytes | None) -> str | None:
+    """The maker named by a system title's FLAG ID, if amsread knows it."""
+    return SYSTEM_TITLE_MAKERS.get(title[:3]) if title else None

@@ -1,8 +1,10 @@
-"""Bytes to frames to messages to readings: catch, count, continue.
+"""Bytes to frames to envelopes: catch, count, continue.
 
-The pipeline is the one place that decides what an error means for the stream: every deliberate
-error (``AmsReadError``) is counted under its class and skipped, and the next good frame decodes.
-``--strict`` makes the first skip fatal. Nothing here does I/O beyond iterating the source.
+The framer is the one place that decides what an error means for the stream: every deliberate
+error (``AmsReadError``) is counted under its reason and skipped, and the next good frame goes on.
+``--strict`` makes the first skip fatal. Nothing here does I/O beyond iterating the source. Each
+whole message leaves as one ``Envelope``, whatever framing carried it; ``decode.pipeline`` hands
+envelopes to the decoder it is given.
 
 Two framings share the port: HDLC (Norway and most of Europe) and wired M-Bus long frames (Austria,
 Poland). The HDLC splitter sees every byte first; whatever it finds outside a good HDLC frame goes,
@@ -18,18 +20,59 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from enum import Enum
+from typing import Final
 
 from amsread.errors import AmsReadError
 from amsread.wire.hdlc import Frame, FrameSplitter, SegmentAssembler, SplitterStats
 from amsread.wire.mbus import MbusAssembler, MbusFrame, MbusSplitter, MbusStats
 
-if TYPE_CHECKING:
-    from amsread.decode.decoder import Reading
-
 #: A live source silent this long inside a frame has lost the rest of it (a meter sends a frame in
 #: one go; at 2400 baud a byte takes 4.6 ms).
 IDLE_FLUSH: Final = 0.5
+
+
+class Framing(Enum):
+    """What carried a message on the port, and so what stands in front of its APDU."""
+
+    HDLC = "hdlc"
+    """IEC 62056-46 frames: the information field starts with the LLC header E6 E7 00."""
+    MBUS = "mbus"
+    """EN 13757-2 long frames: the joined data is the APDU itself, no LLC."""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One whole message as the framer hands it on, the same for every framing.
+
+    ``payload`` is the HDLC information field (segments joined, LLC still in front) or the M-Bus
+    APDU (segments joined). ``source`` is the HDLC source address as sent (None for M-Bus);
+    ``received_at`` is host time when the last frame's end arrived on a live source.
+    """
+
+    framing: Framing
+    payload: bytes
+    source: bytes | None
+    received_at: float | None
+    frames: tuple[bytes, ...]
+    """The raw frame that completed the message (the last of its segments)."""
+
+    @classmethod
+    def of_hdlc(cls, frame: Frame, information: bytes | None = None) -> Envelope:
+        """The envelope of an HDLC message that ``frame`` completed (its own information field by
+        default, or the joined segments)."""
+        info = frame.information if information is None else information
+        return cls(Framing.HDLC, info, frame.source, frame.received_at, (frame.raw,))
+
+    @classmethod
+    def of_mbus(cls, frame: MbusFrame, apdu: bytes) -> Envelope:
+        """The envelope of an M-Bus message whose last segment is ``frame``."""
+        return cls(Framing.MBUS, apdu, None, frame.received_at, (frame.raw,))
+
+    @property
+    def has_llc(self) -> bool:
+        """HDLC carries the LLC header in front of the APDU; M-Bus does not."""
+        return self.framing is Framing.HDLC
 
 
 @dataclass(slots=True)
@@ -67,16 +110,12 @@ class Stats:
         return f"{line}; {s.bytes_received} bytes, {s.bytes_discarded - m.bytes_in_frames} discarded"
 
 
-#: The summary's name for hourly lists whose clock did not advance.
-STALE_HOURLY: Final = "stale hourly list"
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-class Pipeline:
-    """Wires a source through the splitters, the segment assemblers and the decoder.
+class Framer:
+    """Wires a source through the splitters and the segment assemblers, to envelopes.
 
     ``on_error`` sees every skipped error (after counting), for ``-v`` and ``hex``; ``strict``
     raises the first one instead. ``on_warning`` hears of readings that are printed but suspect. ``on_discard`` sees the bytes outside any HDLC frame (M-Bus
@@ -90,12 +129,8 @@ class Pipeline:
         on_discard: Callable[[bytes], None] | None = None,
         strict: bool = False,
         idle_flush: float = IDLE_FLUSH,
-        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         self.stats = Stats()
-        self.on_warning = on_warning
-        #: meter id -> clock of its last hourly list, to notice one that was sent again
-        self._last_hourly: dict[str | None, object] = {}
         self.strict = strict
         self.on_error = on_error
         self.on_discard = on_discard
@@ -110,8 +145,8 @@ class Pipeline:
         #: HDLC rejections inside a possible M-Bus frame: (stream position, error), see the module doc.
         self._held: list[tuple[int, AmsReadError]] = []
         #: M-Bus messages completed during the current step, while ``messages`` runs: (HDLC frames
-        #: found before it, last frame, APDU), so they come out in stream order among HDLC messages.
-        self._mbus_ready: list[tuple[int, MbusFrame, bytes]] | None = None
+        #: found before it, envelope), so they come out in stream order among HDLC messages.
+        self._mbus_ready: list[tuple[int, Envelope]] | None = None
 
     def _skip(self, err: AmsReadError) -> None:
         self.stats.count(err)
@@ -138,7 +173,7 @@ class Pipeline:
         for mf in frames:
             apdu = self.mbus_segments.add(mf)
             if apdu is not None and self._mbus_ready is not None:
-                self._mbus_ready.append((self.stats.splitter.frames_good, mf, apdu))
+                self._mbus_ready.append((self.stats.splitter.frames_good, Envelope.of_mbus(mf, apdu)))
 
     def _settle(self, frames: list[MbusFrame]) -> None:
         """Drop held HDLC errors that lay inside a good M-Bus frame; count those that did not."""
@@ -187,15 +222,9 @@ class Pipeline:
         for frames in self.steps(source, live=live):
             yield from frames
 
-    def messages(
-        self, source: Iterable[bytes], *, live: bool = False
-    ) -> Iterator[tuple[Frame | MbusFrame, bytes]]:
-        """Whole messages in stream order, with the frame that completed each.
-
-        For HDLC, the information field (segments joined, LLC still in front); for M-Bus, the
-        APDU itself (segments joined; M-Bus has no LLC, and ``MbusFrame.has_llc`` says so).
-        """
-        ready: list[tuple[int, MbusFrame, bytes]] = []
+    def messages(self, source: Iterable[bytes], *, live: bool = False) -> Iterator[Envelope]:
+        """Whole messages in stream order, one ``Envelope`` each, HDLC and M-Bus alike."""
+        ready: list[tuple[int, Envelope]] = []
         self._mbus_ready = ready
         try:
             for frames in self.steps(source, live=live):
@@ -203,21 +232,21 @@ class Pipeline:
                     for frame in frames:
                         info = self._hdlc_message(frame)
                         if info is not None:
-                            yield frame, info
+                            yield Envelope.of_hdlc(frame, info)
                     continue
                 before = self.stats.splitter.frames_good - len(frames)  # HDLC frames before this step
                 j = 0
                 for k, frame in enumerate(frames):
                     while j < len(ready) and ready[j][0] <= before + k:
                         self.stats.messages += 1
-                        yield ready[j][1], ready[j][2]
+                        yield ready[j][1]
                         j += 1
                     info = self._hdlc_message(frame)
                     if info is not None:
-                        yield frame, info
+                        yield Envelope.of_hdlc(frame, info)
                 for entry in ready[j:]:
                     self.stats.messages += 1
-                    yield entry[1], entry[2]
+                    yield entry[1]
                 ready.clear()
         finally:
             self._mbus_ready = None
@@ -232,36 +261,3 @@ class Pipeline:
         if info is not None:
             self.stats.messages += 1
         return info
-
-    def readings(
-        self, source: Iterable[bytes], *, live: bool = False, decoder: object = None
-    ) -> Iterator[Reading]:
-        """Decoded readings; every decode error is counted and skipped."""
-        from amsread.decode.decoder import ReadingDecoder
-
-        dec = decoder if decoder is not None else ReadingDecoder()
-        for frame, info in self.messages(source, live=live):
-            try:
-                reading = dec.decode(info, frame)
-            except AmsReadError as err:
-                self._skip(err)
-                continue
-            if reading is not None:
-                self.stats.readings += 1
-                if reading.list == 3:
-                    self._check_hourly(reading)
-                yield reading
-
-    def _check_hourly(self, reading: Reading) -> None:
-        """An hourly list whose clock did not advance repeats stale counters (an Aidon has sent
-        the 17:00 list again at 18:00: 0 kWh booked for one hour, double the next). The reading is
-        printed as sent; the summary counts it and ``on_warning`` says so."""
-        meter = reading.values.get("meter_id")
-        stamp = reading.meter_time
-        if stamp is not None and self._last_hourly.get(meter) == stamp:
-            self.stats.errors[STALE_HOURLY] += 1
-            if self.on_warning is not None:
-                self.on_warning(
-                    f"warning: hourly list at {stamp.isoformat()} repeats the previous one's clock: its counters are stale"
-                )
-        self._last_hourly[meter] = stamp
