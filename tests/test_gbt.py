@@ -15,7 +15,6 @@ from amsread.cosem.ciphering import Keys, encrypt
 from amsread.cosem.gbt import (
     MAX_BLOCKS,
     BlockAssembler,
-    BlockTransferError,
     GeneralBlockTransfer,
     build_block,
     parse_block,
@@ -23,7 +22,7 @@ from amsread.cosem.gbt import (
 )
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.decode.pipeline import Pipeline
-from amsread.errors import DecodeError, LlcError, SegmentError
+from amsread.errors import BlockTransferError, DecodeError, LlcError, SegmentError
 from amsread.wire.hdlc import build_frame
 from conftest import raw
 

@@ -17,16 +17,14 @@ from hypothesis import strategies as st
 from amsread.cosem.ciphering import Keys, encrypt
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.decode.pipeline import Pipeline
-from amsread.errors import FrameError, MbusFrameError
+from amsread.errors import FrameError, MbusChecksumError, MbusFrameError, MbusSegmentError
 from amsread.wire.framer import Framing
 from amsread.wire.hdlc import FrameSplitter
 from amsread.wire.mbus import (
     MAX_LENGTH,
     MbusAssembler,
-    MbusChecksumError,
     MbusFrame,
     MbusLongFrame,
-    MbusSegmentError,
     MbusSplitter,
     build_mbus_frame,
     build_mbus_message,

@@ -23,7 +23,8 @@ def test_an_hourly_list_sent_again_is_printed_but_warned_about() -> None:
     assert warnings == [
         "warning: hourly list at 2025-12-14T17:00:00+01:00 repeats the previous one's clock: its counters are stale"
     ]
-    assert pipeline.stats.errors[STALE_HOURLY] == 1
+    assert pipeline.stats.warnings[STALE_HOURLY] == 1
+    assert STALE_HOURLY not in pipeline.stats.errors  # a warning, not a skipped frame
     assert pipeline.stats.readings == 4  # the reading is still printed, as sent
 
 
@@ -39,3 +40,10 @@ def test_hourly_lists_of_two_meters_are_followed_apart() -> None:
     assert warnings == []
     list(pipeline.readings([build_frame(info)], decoder=ReadingDecoder()))
     assert len(warnings) == 1
+
+
+def test_a_stale_hourly_list_is_counted_apart_from_errors_and_summarised_as_before() -> None:
+    pipeline = Pipeline()
+    list(pipeline.readings([raw("fw_aidon_list3_2") + raw("fw_aidon_list3_3")], decoder=ReadingDecoder()))
+    assert pipeline.stats.warnings == {STALE_HOURLY: 1} and not pipeline.stats.errors
+    assert pipeline.stats.summary().startswith("2 frames: 2 readings, 1 stale hourly list; ")

@@ -17,12 +17,12 @@ import pytest
 
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import Pipeline
+from amsread.errors import SimulatorError
 from amsread.simulator import (
     MODELS,
     OSLO,
     Push,
     SimulatedMeter,
-    SimulatorError,
     live_chunks,
     model_for,
     paced,

@@ -24,7 +24,7 @@ import pytest
 from rich.console import Console
 
 from amsread.decode.decoder import ReadingDecoder
-from amsread.decode.pipeline import Pipeline
+from amsread.decode.pipeline import STALE_HOURLY, Pipeline
 from amsread.live.view import (
     BLOCKS,
     View,
@@ -36,6 +36,7 @@ from amsread.live.view import (
 )
 from amsread.simulator import OSLO, Push, SimulatedMeter
 from amsread.wire.framer import Stats
+from conftest import raw
 from live_util import HARD_TIMEOUT, Lines, Screen, amsread, child_env, process
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
@@ -331,3 +332,11 @@ def test_piped_watch_prints_a_line_per_reading() -> None:
         re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  kaifa  list [123]  P\+ \d+ W", line) for line in lines
     )
     assert err[-1].startswith("5 frames: 5 readings;")
+
+
+def test_a_stale_hourly_list_is_no_bad_frame_in_the_view() -> None:
+    pipeline = Pipeline()
+    stream = raw("fw_aidon_list3_2") + raw("fw_aidon_list3_3")
+    list(pipeline.readings([stream], decoder=ReadingDecoder()))
+    assert pipeline.stats.warnings == {STALE_HOURLY: 1}
+    assert "2 good · 0 bad frames" in squeezed(render(View(WatchState(), pipeline.stats, "capture")))

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from amsread.cosem import axdr as dlms
 from amsread.decode.flat import LayoutIndex
-from amsread.errors import AmsReadError
+from amsread.errors import SimulatorError
 from amsread.obis import info_for_raw
 from amsread.wire import hdlc
 
@@ -54,12 +54,6 @@ _KIND: Final = {
     "kWh": "energy",
     "kvarh": "energy",
 }
-
-
-class SimulatorError(AmsReadError):
-    """The simulated meter was asked for something no real meter of that family is."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)

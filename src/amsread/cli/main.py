@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
         if _debug:
             raise
         click.echo(f"Error: {e}", err=True)
-        sys.exit(getattr(e, "exit_code", EXIT_ERROR))
+        sys.exit(e.exit_code)
     except OSError as e:
         if _debug:
             raise

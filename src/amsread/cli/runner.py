@@ -34,7 +34,7 @@ def running(
 
     def report(err: AmsReadError) -> None:
         if request.verbose:
-            note(f"skipped: {getattr(err, 'reason', type(err).__name__)}: {err}")
+            note(f"skipped: {err.reason}: {err}")
         if on_error is not None:
             on_error(err)
 

@@ -23,7 +23,7 @@ from typing import Final
 import construct as c
 
 from amsread.cosem.axdr import GENERAL_BLOCK_TRANSFER, PARSE_ERRORS, AxdrLength
-from amsread.errors import DecodeError, SegmentError
+from amsread.errors import BlockTransferError, DecodeError
 
 #: Blocks and bytes one message may hold before it is given up: a push is a few hundred bytes.
 MAX_BLOCKS: Final = 256
@@ -45,12 +45,6 @@ GeneralBlockTransfer = c.Struct(
     "block_data" / c.Prefixed(AxdrLength, c.GreedyBytes),
     c.Terminated,
 )
-
-
-class BlockTransferError(SegmentError):
-    """Block-transfer blocks did not join into a message (a block lost, repeated or out of place)."""
-
-    reason = "block transfer"
 
 
 @dataclass(frozen=True, slots=True)

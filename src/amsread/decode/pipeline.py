@@ -65,7 +65,7 @@ class Pipeline(Framer):
         meter = reading.values.get("meter_id")
         stamp = reading.meter_time
         if stamp is not None and self._last_hourly.get(meter) == stamp:
-            self.stats.errors[STALE_HOURLY] += 1
+            self.stats.warn(STALE_HOURLY)
             if self.on_warning is not None:
                 self.on_warning(
                     f"warning: hourly list at {stamp.isoformat()} repeats the previous one's clock: its counters are stale"

@@ -84,10 +84,16 @@ class Stats:
     messages: int = 0
     readings: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    """Skipped frames and messages, by reason: what a view calls bad."""
+    warnings: Counter[str] = field(default_factory=Counter)
+    """Readings printed as sent but suspect (a stale hourly list), by reason: never bad frames."""
     last_frame_at: float | None = None
 
     def count(self, err: AmsReadError) -> None:
-        self.errors[getattr(err, "reason", type(err).__name__)] += 1
+        self.errors[err.reason] += 1
+
+    def warn(self, reason: str) -> None:
+        self.warnings[reason] += 1
 
     def summary(self) -> str:
         """One line: ``412 frames: 409 readings, 2 bad FCS, 1 bad layout; 9812 bytes, 3 discarded``.
@@ -104,7 +110,7 @@ class Stats:
         detail = []
         if self.readings:
             detail.append(_count(self.readings, "reading"))
-        for reason, n in sorted(self.errors.items(), key=lambda kv: (-kv[1], kv[0])):
+        for reason, n in sorted((self.errors + self.warnings).items(), key=lambda kv: (-kv[1], kv[0])):
             detail.append(f"{n} {reason}")
         line = parts[0] + (": " + ", ".join(detail) if detail else "")
         return f"{line}; {s.bytes_received} bytes, {s.bytes_discarded - m.bytes_in_frames} discarded"

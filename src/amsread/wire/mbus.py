@@ -25,7 +25,13 @@ from typing import ClassVar, Final
 import construct as c
 from construct import len_, this
 
-from amsread.errors import FrameError, MbusFrameError, SegmentError
+from amsread.errors import (
+    FrameError,
+    MbusChecksumError,
+    MbusFrameError,
+    MbusSegmentError,
+    MbusTruncatedError,
+)
 
 START: Final = 0x68
 STOP: Final = 0x16
@@ -36,24 +42,6 @@ HEADER_FIELDS: Final = 5
 MAX_LENGTH: Final = 255
 #: Joined segments beyond this are a broken stream, not a push (16 segments of 250 bytes fit).
 MAX_MESSAGE: Final = 16 * 1024
-
-
-class MbusChecksumError(MbusFrameError):
-    """An M-Bus long frame whose checksum byte does not match the sum of C through data."""
-
-    reason = "bad M-Bus checksum"
-
-
-class MbusTruncatedError(MbusFrameError):
-    """The input ended inside an M-Bus long frame."""
-
-    reason = "truncated M-Bus frame"
-
-
-class MbusSegmentError(SegmentError):
-    """M-Bus transport segments did not join into a message (one lost or out of order)."""
-
-    reason = "M-Bus segment"
 
 
 def mbus_checksum(data: bytes) -> int:
