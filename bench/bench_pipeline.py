@@ -36,9 +36,10 @@ from typing import Any
 
 from amsread.cosem.axdr import decode_head, strip_llc
 from amsread.decode.decoder import ReadingDecoder
-from amsread.decode.flat import BY_NAME, CompiledLayout
+from amsread.decode.flat import CompiledLayout
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import AmsReadError
+from amsread.meters import BY_NAME
 from amsread.wire.framer import Envelope
 from amsread.wire.hdlc import Frame, FrameSplitter, build_frame
 

@@ -23,8 +23,8 @@ from amsread.cli.main import cli
 from amsread.contract import COLUMNS, Reading
 from amsread.cosem.axdr import CosemDateTime, decode_head, strip_llc
 from amsread.decode.decoder import DecodeOptions
-from amsread.decode.flat import BY_NAME
 from amsread.formats import format_value
+from amsread.meters import BY_NAME
 from amsread.obis import _BY_CDEF
 from conftest import raw, vector
 from vectors_util import (

@@ -23,16 +23,12 @@ from amsread.contract import Reading
 from amsread.cosem.axdr import Data
 from amsread.cosem.ciphering import Keys
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder, to_reading
-from amsread.decode.foreign import (
-    CAPTURE_OBJECT_SCALERS,
-    LANDISGYR_E450_AT_11,
-    LANDISGYR_E450_AT_14,
-    POSITIONAL_RULES,
-)
 from amsread.decode.generic import items_from_tree
 from amsread.decode.message import Message
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import LayoutError
+from amsread.meters import CAPTURE_OBJECT_SCALERS, POSITIONAL_LISTS
+from amsread.meters.landisgyr import LANDISGYR_E450_AT_11, LANDISGYR_E450_AT_14
 from amsread.obis import Obis
 from amsread.wire.hdlc import build_frame
 from conftest import raw, vector
@@ -329,7 +325,7 @@ def decode_tree(body: Any) -> Any:
     from amsread.cosem.axdr import decode_data
 
     return items_from_tree(
-        decode_data(Data.build(axdr(body))), rules=POSITIONAL_RULES, capture_scalers=CAPTURE_OBJECT_SCALERS
+        decode_data(Data.build(axdr(body))), rules=POSITIONAL_LISTS, capture_scalers=CAPTURE_OBJECT_SCALERS
     )
 
 
@@ -341,7 +337,7 @@ def test_landisgyr_burgenland_eleven_values() -> None:
     assert r.layout == "generic:landisgyr-e450-at-11" and r.manufacturer == "landisgyr"
     assert r.values["current_l2"] == d("14.82") and r.values["voltage_l3"] == 230
     assert r.values["active_energy_import"] == d("40090.000") and r.values["meter_id"] == "30052002"
-    assert len(LANDISGYR_E450_AT_11.positions) == 11 and len(LANDISGYR_E450_AT_14.positions) == 14
+    assert len(LANDISGYR_E450_AT_11.layout.fields) == 11 and len(LANDISGYR_E450_AT_14.layout.fields) == 14
 
 
 def test_bare_values_of_no_known_list_are_still_an_error() -> None:
@@ -351,7 +347,7 @@ def test_bare_values_of_no_known_list_are_still_an_error() -> None:
 
 def test_to_reading_of_positional_items_keeps_unknown_positions_out() -> None:
     body = tuple([236, 237, 236, 0, 4, 26, 29, 0, 31358606, 7619, 400, 53, 295, b"30137181"])
-    items, style = items_from_tree(body, rules=POSITIONAL_RULES)
+    items, style = items_from_tree(body, rules=POSITIONAL_LISTS)
     assert style == "landisgyr-e450-at-14" and len(items) == 11
     r = to_reading(Message.from_items(items, None, "landisgyr", style), DecodeOptions())
     assert r.values["current_l3"] == d("0.26") and "400" not in str(r.values)

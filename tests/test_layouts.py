@@ -20,8 +20,10 @@ from amsread import obis as obis_module
 from amsread.contract import Reading
 from amsread.cosem.axdr import TAG, Data
 from amsread.decode.decoder import DecodeOptions
-from amsread.decode.flat import BY_NAME, LAYOUTS, CompiledLayout, Layout
+from amsread.decode.flat import CompiledLayout
+from amsread.decode.layout import Layout
 from amsread.errors import LayoutError
+from amsread.meters import BY_NAME, LAYOUTS
 from amsread.obis import _BY_CDEF, Obis, info_for, info_for_raw
 from amsread.wire.hdlc import build_frame
 from vectors_util import body_of, decode, decoder, infos, one, plain_params, plain_vectors

@@ -30,9 +30,9 @@ from amsread.cosem.ciphering import (
     read_key_file,
 )
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
-from amsread.decode.foreign import maker_of_system_title
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import DecodeError, DecryptionError, KeyMaterialError
+from amsread.meters import maker_of_system_title
 from amsread.wire.hdlc import FrameSplitter, build_frame
 from amsread.wire.mbus import MbusAssembler, MbusSplitter
 from conftest import raw, vector

@@ -18,8 +18,8 @@ import pytest
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import SimulatorError
+from amsread.meters import MODELS
 from amsread.simulator import (
-    MODELS,
     OSLO,
     Push,
     SimulatedMeter,

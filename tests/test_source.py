@@ -20,7 +20,8 @@ from amsread.errors import (
     SourceLostError,
     UnreadableFileError,
 )
-from amsread.settings import DEFAULT, PRESETS, SerialSettings
+from amsread.meters import PRESETS
+from amsread.settings import DEFAULT, SerialSettings
 from amsread.sources.base import (
     CHUNK,
     HexStreamDecoder,

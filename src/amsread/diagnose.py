@@ -29,7 +29,8 @@ from amsread.errors import (
     PortBusyError,
     SourceError,
 )
-from amsread.settings import DEFAULT, PRESETS, SerialSettings
+from amsread.meters import PRESETS
+from amsread.settings import DEFAULT, SerialSettings
 from amsread.wire.hdlc import FrameSplitter
 
 #: Settings to try, most likely first (han-protocol.md §2.2–2.3, §7 for 115200 P1 ports).

@@ -28,18 +28,21 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from amsread.cosem import axdr as dlms
 from amsread.decode.flat import LayoutIndex
+from amsread.decode.layout import Shape
 from amsread.errors import SimulatorError
+from amsread.meters import LAYOUTS, MODELS
+from amsread.meters.model import HOUR_MS, MeterModel
 from amsread.obis import info_for_raw
 from amsread.wire import hdlc
 
-METERS: Final = ("aidon", "kaifa", "kamstrup")
+METERS: Final = tuple(dict.fromkeys(maker for maker, _ in MODELS))
 PHASES: Final = (1, 3)
 OSLO: Final = ZoneInfo("Europe/Oslo")
 
@@ -53,144 +56,6 @@ _KIND: Final = {
     "V": "voltage",
     "kWh": "energy",
     "kvarh": "energy",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class MeterModel:
-    """What one meter family sends: identity, layouts, cadence, framing and resolutions.
-
-    ``schedule`` is ``(list, period_ms, offset_ms)``: the list is due at every multiple of the
-    period plus the offset. ``resolution`` is the step of each kind of quantity in the contract's
-    unit (Aidon sends 0.1 A, Kaifa mA, Kamstrup 0.01 A; han-protocol.md §3.3).
-    """
-
-    manufacturer: str
-    phases: int
-    list_version: str
-    meter_id: str
-    meter_type: str
-    layouts: dict[int, str]
-    schedule: tuple[tuple[int, int, int], ...]
-    destination: bytes
-    source: bytes
-    control: int
-    invoke_id: int
-    header_time: int
-    """Header date-time form: 0x00 none, 0x0C plain, 0x09 Data-tagged (han-protocol.md §5.3)."""
-    resolution: dict[str, Decimal]
-    clock_at_hour: bool
-    """List 3's clock says XX:00:00 (Aidon, Kaifa) rather than the moment it is sent (Kamstrup)."""
-    sunday_zero: bool
-    """Aidon numbers Sunday 0; the others follow BB13 (Monday 1 … Sunday 7)."""
-    deviation: int
-    """Clock deviation field: Aidon NO sends 0 all year, the others 0x8000 (not specified)."""
-    dst_status: bool
-    """Kamstrup sets status bit 7 in summer; Aidon and Kaifa send status 0."""
-
-
-_HOUR_MS: Final = 3_600_000
-
-#: One 3-phase model per family, keyword by keyword (han-protocol.md §2.2, §3.1, §3.3, §4.2, §5.3-5.4).
-_AIDON_3P: Final = MeterModel(
-    manufacturer="aidon",
-    phases=3,
-    list_version="AIDON_V0001",
-    meter_id="7359992890941742",
-    meter_type="6534",
-    layouts={1: "aidon-list1", 2: "aidon-list2-4w", 3: "aidon-list3-4w"},
-    schedule=((1, 2500, 0), (2, 10_000, 0), (3, _HOUR_MS, 10_000)),
-    destination=b"\x41",
-    source=b"\x08\x83",
-    control=0x13,
-    invoke_id=0x40000000,
-    header_time=0x00,
-    resolution={
-        "current": Decimal("0.1"),
-        "voltage": Decimal("0.1"),
-        "power": Decimal(1),
-        "energy": Decimal("0.01"),
-    },
-    clock_at_hour=True,
-    sunday_zero=True,
-    deviation=0,
-    dst_status=False,
-)
-_KAIFA_3P: Final = MeterModel(
-    manufacturer="kaifa",
-    phases=3,
-    list_version="KFM_001",
-    meter_id="6970631403275928",
-    meter_type="MA304H4",
-    layouts={1: "kaifa-list1", 2: "kaifa-list2-3p", 3: "kaifa-list3-3p"},
-    schedule=((1, 2000, 0), (2, 10_000, 0), (3, _HOUR_MS, 10_000)),
-    destination=b"\x01",
-    source=b"\x02\x01",
-    control=0x10,
-    invoke_id=0x40000000,
-    header_time=0x09,
-    resolution={
-        "current": Decimal("0.001"),
-        "voltage": Decimal("0.1"),
-        "power": Decimal(1),
-        "energy": Decimal("0.001"),
-    },
-    clock_at_hour=True,
-    sunday_zero=False,
-    deviation=-0x8000,
-    dst_status=False,
-)
-_KAMSTRUP_3P: Final = MeterModel(
-    manufacturer="kamstrup",
-    phases=3,
-    list_version="Kamstrup_V0001",
-    meter_id="5706567202753025",
-    meter_type="6841131BN243101040",
-    layouts={2: "kamstrup-list2-3p", 3: "kamstrup-list3-3p"},
-    schedule=((2, 10_000, 0), (3, _HOUR_MS, 5_000)),
-    destination=b"\x2b",
-    source=b"\x21",
-    control=0x13,
-    invoke_id=0,
-    header_time=0x0C,
-    resolution={
-        "current": Decimal("0.01"),
-        "voltage": Decimal(1),
-        "power": Decimal(1),
-        "energy": Decimal("0.01"),
-    },
-    clock_at_hour=False,
-    sunday_zero=False,
-    deviation=-0x8000,
-    dst_status=True,
-)
-
-#: The 1-phase models differ from the 3-phase ones only in identity and layouts.
-MODELS: Final[dict[tuple[str, int], MeterModel]] = {
-    ("aidon", 3): _AIDON_3P,
-    ("aidon", 1): replace(
-        _AIDON_3P,
-        phases=1,
-        meter_id="7359992890941743",
-        meter_type="6515",
-        layouts={1: "aidon-list1", 2: "aidon-list2-1p", 3: "aidon-list3-1p"},
-    ),
-    ("kaifa", 3): _KAIFA_3P,
-    ("kaifa", 1): replace(
-        _KAIFA_3P,
-        phases=1,
-        meter_id="6970631403275929",
-        meter_type="MA105H2E",
-        layouts={1: "kaifa-list1", 2: "kaifa-list2-1p", 3: "kaifa-list3-1p"},
-    ),
-    ("kamstrup", 3): _KAMSTRUP_3P,
-    ("kamstrup", 1): replace(
-        _KAMSTRUP_3P,
-        phases=1,
-        meter_id="5706567271533207",
-        meter_type="6861111BN242101040",
-        layouts={2: "kamstrup-list2-1p", 3: "kamstrup-list3-1p"},
-    ),
 }
 
 
@@ -282,7 +147,7 @@ class SimulatedMeter:
             start = start.replace(tzinfo=tz)
         self._t_ms = round(start.timestamp() * 1000)
         self.start_ms = self._t_ms
-        self._index = LayoutIndex()
+        self._index = LayoutIndex(LAYOUTS)
         self._compiled = {n: self._index.compiled(name) for n, name in self.model.layouts.items()}
         self._fields = {n: list(enumerate(cl.layout.fields)) for n, cl in self._compiled.items()}
         rng = self.rng
@@ -331,7 +196,7 @@ class SimulatedMeter:
     def _advance(self, to_ms: int) -> None:
         """Integrate the household up to ``to_ms``, snapshotting the counters at each full hour."""
         while self._t_ms < to_ms:
-            hour_end = (self._t_ms // _HOUR_MS + 1) * _HOUR_MS
+            hour_end = (self._t_ms // HOUR_MS + 1) * HOUR_MS
             step_end = min(to_ms, self._t_ms + 1000, hour_end)
             self._step((step_end - self._t_ms) / 1000.0)
             self._t_ms = step_end
@@ -437,7 +302,7 @@ class SimulatedMeter:
         res = self.model.resolution
         build: dict[str, Any] = {}
         for i, f in self._fields[level]:
-            if f.shape == "null_pair":
+            if f.shape is Shape.NULL_PAIR:
                 continue
             info = info_for_raw(f.obis)
             assert info is not None, f"layout field {f.obis.hex()} has no contract name"
@@ -450,7 +315,7 @@ class SimulatedMeter:
                 continue
             step = res[_KIND[info.unit]]
             build[f"v{i}"] = int(Decimal(value) / step)
-            if f.shape == "reg":
+            if f.shape is Shape.REG:
                 build[f"s{i}"] = step.scaleb(-info.exponent).normalize().as_tuple().exponent
                 build[f"u{i}"] = _UNIT_ENUM[info.unit]
         return self._compiled[level].build(build)

@@ -18,7 +18,8 @@ from typing import Any, Final
 import click
 
 from amsread import __version__
-from amsread.settings import DEFAULT, PRESETS
+from amsread.meters import PRESETS
+from amsread.settings import DEFAULT
 
 #: name -> (module, short help). The short help lives here so ``--help`` needs no imports.
 COMMANDS: Final[dict[str, str]] = {

@@ -17,6 +17,7 @@ from typing import Any, Final
 import construct as c
 from construct import this
 
+from amsread.cosem.tags import TAG
 from amsread.errors import DecodeError, LlcError, UnsupportedApduError
 
 LLC: Final = b"\xe6\xe7\x00"
@@ -54,34 +55,6 @@ class AxdrLength(c.Construct):
 
 
 AxdrLength = AxdrLength()  # type: ignore[misc]  # one stateless instance serves everywhere
-
-
-class TAG:
-    """A-XDR Data tags (BB13 Table 2)."""
-
-    NULL = 0x00
-    ARRAY = 0x01
-    STRUCTURE = 0x02
-    BOOLEAN = 0x03
-    BIT_STRING = 0x04
-    DOUBLE_LONG = 0x05
-    DOUBLE_LONG_UNSIGNED = 0x06
-    OCTET_STRING = 0x09
-    VISIBLE_STRING = 0x0A
-    UTF8_STRING = 0x0C
-    BCD = 0x0D
-    INTEGER = 0x0F
-    LONG = 0x10
-    UNSIGNED = 0x11
-    LONG_UNSIGNED = 0x12
-    LONG64 = 0x14
-    LONG64_UNSIGNED = 0x15
-    ENUM = 0x16
-    FLOAT32 = 0x17
-    FLOAT64 = 0x18
-    DATE_TIME = 0x19
-    DATE = 0x1A
-    TIME = 0x1B
 
 
 #: The fixed-size scalar types, by tag: shared by the generic tree and the flat layouts.

@@ -20,35 +20,22 @@ from zoneinfo import ZoneInfo
 from amsread.contract import Reading
 from amsread.cosem.axdr import CosemDateTime, decode_apdu, strip_llc
 from amsread.cosem.ciphering import ApduUnwrapper, Keys
-from amsread.decode.flat import LAYOUTS, LayoutIndex
-from amsread.decode.foreign import (
-    CAPTURE_OBJECT_SCALERS,
-    MANUFACTURER_OF_STYLE,
-    POSITIONAL_RULES,
-    maker_of_system_title,
-)
+from amsread.decode.flat import LayoutIndex
 from amsread.decode.generic import items_from_tree
 from amsread.decode.message import NUMBER, TEXT, TIME, Message, Slot
 from amsread.errors import LayoutError
+from amsread.meters import (
+    CAPTURE_OBJECT_SCALERS,
+    HDLC_SOURCE_MAKERS,
+    IMPLICIT_SCALERS,
+    LAYOUTS,
+    LIST_VERSIONS,
+    MAKER_OF_LIST,
+    MAKER_OF_STYLE,
+    POSITIONAL_LISTS,
+    maker_of_system_title,
+)
 from amsread.wire.framer import Envelope, Framing
-
-#: List-version identifiers and the manufacturer they name (han-protocol.md §3.2, §3.7).
-LIST_VERSIONS: Final = {
-    "AIDON_V0001": "aidon",
-    "KFM_001": "kaifa",
-    "Kamstrup_V0001": "kamstrup",
-    "EMBRIQ_V1_1": "landisgyr",
-}
-
-#: Implicit scalers (power of ten of the base unit) for vendors that send none, keyed by
-#: (manufacturer, country, quantity). Kaifa: KFM p.4 and the checked captures (mA, 0.1 V, Wh);
-#: Kamstrup: KAM-NVE §2.7.1 "Scaler" column (I -2, U 0, P/Q 0, energy +1), Sweden energy in Wh;
-#: power factor in hundredths (the Danish CT list: raw 4 with P/S = 0.041).
-IMPLICIT_SCALERS: Final[dict[tuple[str, str], dict[str, int]]] = {
-    ("kaifa", "*"): {"current": -3, "voltage": -1, "power": 0, "energy": 0},
-    ("kamstrup", "*"): {"current": -2, "voltage": 0, "power": 0, "energy": 1, "power_factor": -2},
-    ("kamstrup", "SE"): {"current": -2, "voltage": 0, "power": 0, "energy": 0, "power_factor": -2},
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +78,10 @@ def manufacturer_of(
             if m is not None:
                 return m
             break
-    if style == "positional":
-        return "kaifa"
-    if style == "registers":
-        return "aidon"
-    if source == b"\x21":
-        return "kamstrup"
-    return None
+    maker = MAKER_OF_STYLE.get(style)  # Kaifa's bare values, Aidon's register arrays
+    if maker is None and source is not None:
+        maker = HDLC_SOURCE_MAKERS.get(source)  # Kamstrup's address 0x21
+    return maker
 
 
 def _list_level(values: dict[str, Any]) -> int | None:
@@ -228,12 +212,12 @@ class ReadingDecoder:
         items, style = items_from_tree(
             decoded.body,
             container=decoded.body_tag,
-            rules=POSITIONAL_RULES,
+            rules=POSITIONAL_LISTS,
             capture_scalers=CAPTURE_OBJECT_SCALERS,
         )
         msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
         if maker is None:
-            maker = manufacturer_of(msg.slots, msg.values, style, source) or MANUFACTURER_OF_STYLE.get(style)
+            maker = manufacturer_of(msg.slots, msg.values, style, source) or MAKER_OF_LIST.get(style)
         return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id)
 
     def decode(self, message: Envelope | bytes) -> Reading | None:

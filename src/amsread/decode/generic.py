@@ -4,46 +4,20 @@ Any well-formed data-notification that names its values with OBIS codes decodes 
 layout table: Aidon-style register arrays, Iskra's structure of registers, Kamstrup pairs, the
 Kaifa Poland mix, and capture-object lists (the push setup's own object list followed by one value
 per object, DLMS Blue Book, push setup interface class 40, attribute 2). Lists of bare values need
-knowledge from outside the frame: the caller hands in ``rules`` (one per maker's positional list,
+knowledge from outside the frame: the caller hands in ``rules`` (the makers' positional lists,
 from ``amsread.meters``) and the scalers that capture-object registers leave out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-from amsread.cosem.axdr import TAG
+from amsread.cosem.tags import TAG
+from amsread.decode.layout import PositionalList, Style
 from amsread.decode.message import NUMBER, Item, slot_for
 from amsread.errors import LayoutError
 from amsread.obis import LIST_VERSION_OBIS
-
-
-class Style(StrEnum):
-    """The shapes of data tree the walker recognises; the value is the printed layout suffix."""
-
-    REGISTERS = "registers"
-    """Aidon / L+G E350: an array of (OBIS, value[, scaler-unit]) structures."""
-    REGISTER_STRUCTURE = "register-structure"
-    """The same structures in a structure, as the Iskra AM550 sends them (only arrays imply Aidon)."""
-    PAIRS = "pairs"
-    """Kamstrup, Swedish Kaifa: an optional bare list version, then OBIS/value pairs."""
-    MIXED = "mixed"
-    """Pairs and register structures side by side (Kaifa MA309 Poland)."""
-    CAPTURE_OBJECTS = "capture-objects"
-    """The push object list, then one value per object (L+G E450 CH)."""
-    POSITIONAL = "positional"
-    """Bare values known by their count (Kaifa Norway)."""
-
-
-class PositionalRule(Protocol):
-    """A list of bare values whose meaning a maker's document gives, position by position."""
-
-    def match(self, body: tuple[Any, ...]) -> tuple[tuple[Item, ...], str] | None:
-        """Items and style name when ``body`` is this list, else None."""
-        ...
-
 
 #: Push setup interface class (BB13 §4.4.8); its attributes in a capture list are not readings.
 PUSH_SETUP_CLASS: Final = 40
@@ -62,7 +36,7 @@ def items_from_tree(
     body: Any,
     *,
     container: int | None = None,
-    rules: Sequence[PositionalRule] = (),
+    rules: Sequence[PositionalList] = (),
     capture_scalers: Mapping[str, int] | None = None,
 ) -> tuple[tuple[Item, ...], str]:
     """Walk a generic data tree by its shape; return its items and the style found (``Style``, or
@@ -79,10 +53,34 @@ def items_from_tree(
         items, mixed = _pair_items(body)
         return items, Style.MIXED if mixed else Style.PAIRS
     for rule in rules:
-        found = rule.match(body)
+        found = positional_items(rule, body)
         if found is not None:
             return found
     raise LayoutError(f"unknown layout: {len(body)} bare values without OBIS codes")
+
+
+def positional_items(rule: PositionalList, body: tuple[Any, ...]) -> tuple[tuple[Item, ...], str] | None:
+    """Items and style of ``body`` read as ``rule``'s list, or None when it is not that list: another
+    count, a constant (a list id) that differs, or (for a typed list) a value of the wrong type.
+    Positions whose meaning is not documented (no OBIS code) are left out."""
+    fields = rule.layout.fields
+    if len(body) != len(fields):
+        return None
+    for f, v in zip(fields, body, strict=True):
+        if f.const is not None and v != f.const:
+            return None
+        if rule.typed and not _of_type(f.tag, v):
+            return None
+    return tuple(Item(f.obis, v, f.scaler) for f, v in zip(fields, body, strict=True) if f.obis), rule.style
+
+
+def _of_type(tag: int, v: Any) -> bool:
+    """Whether ``v`` is of the Python type the A-XDR ``tag`` decodes to (strings, else an int)."""
+    if tag == TAG.OCTET_STRING:
+        return isinstance(v, bytes)
+    if tag == TAG.VISIBLE_STRING:
+        return isinstance(v, str)
+    return type(v) is int
 
 
 def _is_register(e: Any) -> bool:
