@@ -25,15 +25,9 @@ from rich.console import Console
 
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import STALE_HOURLY, Pipeline
-from amsread.live.view import (
-    BLOCKS,
-    View,
-    WatchState,
-    age_text,
-    number,
-    reading_line,
-    sparkline,
-)
+from amsread.live.formats import BLOCKS, age_text, number, reading_line, sparkline
+from amsread.live.state import WatchState
+from amsread.live.view import View
 from amsread.simulator import OSLO, Push, SimulatedMeter
 from amsread.wire.framer import Stats
 from conftest import raw

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from amsread.cli.main import CONTEXT_SETTINGS, decode_options, key_options, serial_options
+from amsread.cli.options import CONTEXT_SETTINGS, decode_options, key_options, serial_options
 from amsread.cli.readings import each_reading
 from amsread.cli.runner import emit
 

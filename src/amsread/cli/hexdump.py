@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from amsread.cli.main import CONTEXT_SETTINGS, source_options
+from amsread.cli.options import CONTEXT_SETTINGS, source_options
 from amsread.cli.runner import emit, running
 
 if TYPE_CHECKING:

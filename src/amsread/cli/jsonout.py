@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from amsread.cli.main import CONTEXT_SETTINGS, decode_options, key_options, source_options
+from amsread.cli.options import CONTEXT_SETTINGS, decode_options, key_options, source_options
 from amsread.cli.readings import each_reading
 from amsread.cli.runner import emit
 

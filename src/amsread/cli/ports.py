@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from amsread.cli.main import CONTEXT_SETTINGS, note
+from amsread.cli.options import CONTEXT_SETTINGS
+from amsread.cli.runner import note
 
 
 def port_line(port: Any) -> str:

@@ -7,13 +7,13 @@ The summary goes to stderr at every exit: the end of a capture, ``--count`` reac
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from amsread.cli.main import note
 from amsread.errors import AmsReadError
 
 if TYPE_CHECKING:
@@ -64,8 +64,6 @@ def running(
     if interrupted:
         raise click.exceptions.Abort()
     if broken_pipe:
-        from amsread.cli.main import silence_stdout
-
         silence_stdout()
         raise click.exceptions.Exit(0)
 
@@ -85,3 +83,17 @@ def emit(line: str) -> None:
     """One line of data on stdout, flushed at once (a row must survive a kill)."""
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def note(message: str) -> None:
+    """A diagnostic line on stderr (never stdout: stdout carries data only)."""
+    click.echo(message, err=True)
+
+
+def silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

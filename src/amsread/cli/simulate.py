@@ -21,7 +21,8 @@ from typing import IO, Any, Protocol
 
 import click
 
-from amsread.cli.main import CONTEXT_SETTINGS, note
+from amsread.cli.options import CONTEXT_SETTINGS
+from amsread.cli.runner import note
 from amsread.errors import PermissionDeniedError, PortBusyError, SourceError, UnreadableFileError
 
 
@@ -291,7 +292,7 @@ def command(
     if interrupted:
         raise click.exceptions.Abort()
     if broken_pipe:
-        from amsread.cli.main import silence_stdout
+        from amsread.cli.runner import silence_stdout
 
         silence_stdout()
         raise click.exceptions.Exit(0)

@@ -1,250 +1,24 @@
-"""``amsread watch``: what is my house doing now? A live view on a terminal, a line per reading otherwise.
+"""The live view of ``watch`` on a terminal: the only module that imports rich.
 
-The meter sends different lists at different rates (Aidon: power alone every 2.5 s, the phases
-every 10 s, the counters once an hour), so the view keeps the latest value of every quantity
-across lists. That is display state only; every value is shown with how old it is, because a
-counter from 50 minutes ago next to a power from 1 second ago must not look equally fresh. The
-readings themselves stay one per frame (output-contract.md): ``csv`` and ``json`` never merge.
-
-``--demo`` runs the simulated meter in-process, so the command can be tried without a meter.
+It renders a ``live.state.WatchState`` and the pipeline's counters; ``cli.watch`` runs the loop
+that feeds it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Iterable
+from typing import Any, Final
 
-import click
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
 
-from amsread.cli.main import CONTEXT_SETTINGS, decode_options, key_options, source_options
-from amsread.cli.runner import emit, running, take
-
-if TYPE_CHECKING:
-    from amsread.sources.base import SourceRequest
-
-#: How much history the power trend shows, in seconds of host time.
-TREND_WINDOW: Final = 300.0
-#: The live view redraws at most this often (and at every reading).
-REFRESH: Final = 0.25
-BLOCKS: Final = "▁▂▃▄▅▆▇█"
-
-#: Short labels for the one-line form.
-SHORT: Final = {
-    "active_power_import": "P+",
-    "active_power_export": "P-",
-    "reactive_power_import": "Q+",
-    "reactive_power_export": "Q-",
-    "active_energy_import": "A+",
-    "active_energy_export": "A-",
-    "reactive_energy_import": "R+",
-    "reactive_energy_export": "R-",
-}
-PHASES: Final = ("l1", "l2", "l3")
-POWER: Final = (
-    "active_power_import",
-    "active_power_export",
-    "reactive_power_import",
-    "reactive_power_export",
-)
-ENERGY: Final = (
-    "active_energy_import",
-    "active_energy_export",
-    "reactive_energy_import",
-    "reactive_energy_export",
-)
-IDENTITY: Final = ("list_version", "meter_id", "meter_type")
-PHASE_KEYS: Final = tuple(
-    f"{q}_{p}"
-    for p in PHASES
-    for q in (
-        "current",
-        "voltage",
-        "active_power_import",
-        "active_power_export",
-        "reactive_power_import",
-        "reactive_power_export",
-    )
-)
-
-
-# --------------------------------------------------------------------------------------------
-# formatting
-# --------------------------------------------------------------------------------------------
-
-
-def number(value: Any) -> str:
-    """A value for people: exact digits, thousands grouped with a space (``23 456.78``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
-        return str(value)
-    if isinstance(value, Decimal):
-        return f"{value:,f}".replace(",", " ")
-    return f"{value:,}".replace(",", " ")
-
-
-def age_text(seconds: float) -> str:
-    """``0.4 s``, ``12 s``, ``3 min``, ``1 h 5 min``: precise when recent, coarse when old."""
-    if seconds < 10:
-        return f"{max(seconds, 0.0):.1f} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min"
-    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
-
-
-def _stamp(reading: Any) -> str:
-    when = reading.received_at or reading.meter_time
-    if when is None:
-        return "-"
-    if reading.received_at is not None:
-        when = when.astimezone()
-    return when.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def reading_line(reading: Any) -> str:
-    """One reading on one readable line, for ``watch`` when stdout is not a terminal.
-
-    Numbers are printed as in CSV (exact, ungrouped), so the line stays easy to grep and cut.
-    """
-    from amsread.formats import format_value
-
-    values = dict(reading.values)
-    units = reading.units
-    parts = [_stamp(reading), reading.manufacturer or "?", f"list {reading.list}" if reading.list else "-"]
-
-    def take_value(name: str) -> str | None:
-        if name not in values:
-            return None
-        unit = units.get(name, "")
-        return format_value(values.pop(name)) + (f" {unit}" if unit else "")
-
-    for name in POWER:
-        if (text := take_value(name)) is not None:
-            parts.append(f"{SHORT[name]} {text}")
-    for quantity, label, unit in (("current", "I", "A"), ("voltage", "U", "V")):
-        names = [f"{quantity}_{p}" for p in PHASES]
-        if any(n in values for n in names):
-            shown = [format_value(values.pop(n)) if n in values else "-" for n in names]
-            while shown and shown[-1] == "-":
-                shown.pop()
-            parts.append(f"{label} {'/'.join(shown)} {unit}")
-    for name in ENERGY:
-        if (text := take_value(name)) is not None:
-            parts.append(f"{SHORT[name]} {text}")
-    if reading.meter_time is not None and reading.received_at is not None:
-        parts.append(f"clock {reading.meter_time.strftime('%Y-%m-%d %H:%M:%S')}")
-    for name in IDENTITY:
-        if name in values:
-            parts.append(str(values.pop(name)))
-    for name in list(values):
-        parts.append(f"{name} {take_value(name)}")
-    return "  ".join(parts)
-
-
-def sparkline(
-    samples: Iterable[tuple[float, float]], now: float, window: float, width: int, rows: int = 1
-) -> list[str]:
-    """Samples ``(time, value)`` of the last ``window`` seconds as ``rows`` lines of block characters.
-
-    Each column averages the samples in its slice of time, scaled between the lowest and highest
-    column; columns without samples stay blank, so the trend grows from the right as history
-    accumulates. Several rows stack the blocks for a finer vertical resolution.
-    """
-    sums = [0.0] * width
-    counts = [0] * width
-    start = now - window
-    for t, v in samples:
-        if t < start:
-            continue
-        i = min(width - 1, int((t - start) / window * width))
-        sums[i] += v
-        counts[i] += 1
-    means = [s / c if c else None for s, c in zip(sums, counts, strict=True)]
-    present = [m for m in means if m is not None]
-    if not present:
-        return [" " * width for _ in range(rows)]
-    lo, hi = min(present), max(present)
-    span = hi - lo
-    steps = len(BLOCKS) * rows - 1
-    lines = [[" "] * width for _ in range(rows)]
-    for i, m in enumerate(means):
-        if m is None:
-            continue
-        level = 0 if span <= 0 else round((m - lo) / span * steps)
-        for r in range(rows):  # r = 0 is the bottom row
-            within = level - r * len(BLOCKS)
-            if within >= len(BLOCKS):
-                lines[rows - 1 - r][i] = BLOCKS[-1]
-            elif within >= 0:
-                lines[rows - 1 - r][i] = BLOCKS[within]
-    return ["".join(line) for line in lines]
-
-
-# --------------------------------------------------------------------------------------------
-# display state
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Latest:
-    """The latest value of one quantity, with where and when it came."""
-
-    value: Any
-    unit: str
-    at: float
-    list: int | None
-
-
-class WatchState:
-    """The latest value per quantity across lists, and a power trend, for the live view only."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic, window: float = TREND_WINDOW) -> None:
-        self.clock = clock
-        self.window = window
-        self.latest: dict[str, Latest] = {}
-        self.trend: deque[tuple[float, float]] = deque(maxlen=8192)
-        self.clock_reading: tuple[dt.datetime, float] | None = None
-        self.manufacturer: str | None = None
-        self.lists: Counter[int] = Counter()
-        self.readings = 0
-        self.started = clock()
-
-    def update(self, reading: Any) -> None:
-        now = self.clock()
-        units = reading.units
-        for name, value in reading.values.items():
-            self.latest[name] = Latest(value, units.get(name, ""), now, reading.list)
-        if reading.meter_time is not None:
-            self.clock_reading = (reading.meter_time, now)
-        if reading.manufacturer:
-            self.manufacturer = reading.manufacturer
-        power = reading.values.get("active_power_import")
-        if power is not None:
-            net = float(power) - float(reading.values.get("active_power_export") or 0)
-            self.trend.append((now, net))
-            while self.trend and self.trend[0][0] < now - self.window:
-                self.trend.popleft()
-        self.lists[reading.list or 0] += 1
-        self.readings += 1
-
-    def age(self, names: Iterable[str]) -> tuple[float, set[int]] | None:
-        """Seconds since the newest of ``names`` came, and the lists they came in."""
-        found = [self.latest[n] for n in names if n in self.latest]
-        if not found:
-            return None
-        newest = max(x.at for x in found)
-        return self.clock() - newest, {x.list for x in found if x.list}
-
-
-# --------------------------------------------------------------------------------------------
-# the live view
-# --------------------------------------------------------------------------------------------
+from amsread.contract import ENERGY, IDENTITY, PHASE_KEYS, PHASES, POWER
+from amsread.live.formats import age_text, number, sparkline
+from amsread.live.state import WatchState
 
 
 class View:
@@ -285,8 +59,6 @@ class View:
     # -- pieces -------------------------------------------------------------------------------
 
     def _value(self, name: str, *, style: str = "bold") -> Any:
-        from rich.text import Text
-
         item = self.state.latest.get(name)
         if item is None:
             return Text("—", style="dim")
@@ -297,8 +69,6 @@ class View:
 
     def _stale(self, name: str, fresh: float) -> Any:
         """A dim note for a value notably older than its panel's newest one."""
-        from rich.text import Text
-
         item = self.state.latest.get(name)
         if item is None:
             return Text("")
@@ -322,9 +92,7 @@ class View:
         return f"[bold]{name}[/] [dim]· {where}{when}[/]"
 
     def _power(self) -> Any:
-        from rich.panel import Panel
         from rich.table import Table
-        from rich.text import Text
 
         s = self.state
         found = s.age(("active_power_import",))
@@ -350,9 +118,7 @@ class View:
         )
 
     def _phases(self) -> Any:
-        from rich.panel import Panel
         from rich.table import Table
-        from rich.text import Text
 
         s = self.state
         per_phase_power = any(f"active_power_import_{p}" in s.latest for p in PHASES)
@@ -387,7 +153,6 @@ class View:
         )
 
     def _trend(self) -> Any:
-        from rich.panel import Panel
         from rich.text import Text
 
         s = self.state
@@ -409,9 +174,7 @@ class View:
         )
 
     def _energy(self) -> Any:
-        from rich.panel import Panel
         from rich.table import Table
-        from rich.text import Text
 
         s = self.state
         grid = Table.grid(padding=(0, 2))
@@ -433,9 +196,7 @@ class View:
         )
 
     def _meter(self) -> Any:
-        from rich.panel import Panel
         from rich.table import Table
-        from rich.text import Text
 
         s = self.state
         grid = Table.grid()
@@ -466,9 +227,7 @@ class View:
         )
 
     def _other(self) -> Any:
-        from rich.panel import Panel
         from rich.table import Table
-        from rich.text import Text
 
         known = set(POWER) | set(ENERGY) | set(IDENTITY) | set(PHASE_KEYS)
         names = [n for n in self.state.latest if n not in known]
@@ -483,7 +242,6 @@ class View:
         return Panel(grid, title=self._title("Other", names), title_align="left", width=self.width)
 
     def _header(self) -> Any:
-        from rich.table import Table
         from rich.text import Text
 
         grid = Table.grid(padding=(0, 1))
@@ -499,8 +257,6 @@ class View:
         return grid
 
     def _footer(self) -> Any:
-        from rich.text import Text
-
         s, st = self.state, self.stats
         good = st.splitter.frames_good
         bad = sum(st.errors.values())
@@ -522,8 +278,6 @@ class View:
 
     def _hint(self) -> Any:
         """While nothing decodes, say what that usually means."""
-        from rich.text import Text
-
         s, st = self.state, self.stats
         waited = s.clock() - s.started
         if s.readings or waited < 12:
@@ -543,7 +297,6 @@ class View:
         return None
 
     def render(self) -> Any:
-        from rich.console import Group
         from rich.table import Table
 
         parts: list[Any] = [self._header()]
@@ -565,131 +318,34 @@ class View:
         return Group(*parts)
 
 
-# --------------------------------------------------------------------------------------------
-# the loop
-# --------------------------------------------------------------------------------------------
+class LiveScreen:
+    """The terminal the view is drawn on (rich's ``Live``): redrawn when a reading is shown, and on
+    idle ticks at most every ``refresh`` seconds, so the ages keep counting while the meter is quiet."""
 
+    def __init__(self, view: View, refresh: float) -> None:
+        self._live = Live(view, console=Console(), auto_refresh=False, transient=False)
+        self._refresh = refresh
+        self._last = 0.0
 
-def ticking(chunks: Iterable[bytes], on_tick: Callable[[], None]) -> Iterator[bytes]:
-    """Pass chunks through, calling ``on_tick`` before each: live sources tick on silence too."""
-    for chunk in chunks:
-        on_tick()
-        yield chunk
+    def __enter__(self) -> LiveScreen:
+        self._live.__enter__()
+        self._draw()
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        self._draw()
+        self._live.__exit__(None, None, None)
 
-def _demo_source(meter: str, phases: int, speed: float, seed: int | None, record: str | None) -> Any:
-    from amsread.simulator import SimulatedMeter, live_chunks, next_hour_start
-    from amsread.sources.base import Source, open_record
+    def tick(self) -> None:
+        """An idle tick: redraw if the last drawing is ``refresh`` seconds old."""
+        if time.monotonic() - self._last >= self._refresh:
+            self._draw()
 
-    # Start the meter's clock just before a full hour: all three lists arrive in the first seconds.
-    sim = SimulatedMeter(meter, phases, seed=seed, start=next_hour_start(2.0))
-    desc = f"demo: simulated {meter.capitalize()}, {phases}-phase"
-    if speed != 1:
-        desc += f", {speed:g}× speed"
-    src = Source("demo", True, lambda: live_chunks(sim.pushes(), speed), description=desc)
-    if record:
-        src.record = open_record(record)
-    return src
+    def shown(self) -> None:
+        """A reading arrived: redraw at once (but not more than 20 times a second)."""
+        if time.monotonic() - self._last >= 0.05:
+            self._draw()
 
-
-@click.command("watch", context_settings=CONTEXT_SETTINGS)
-@source_options(required=False)
-@decode_options
-@key_options
-@click.option("--demo", is_flag=True, help="Watch a simulated meter (no meter needed).")
-@click.option("--phases", type=click.Choice(["1", "3"]), default="3", show_default=True, help="With --demo.")
-@click.option(
-    "--speed",
-    type=click.FloatRange(min=0, min_open=True),
-    default=1.0,
-    show_default=True,
-    help="With --demo: run the meter's clock this many times faster.",
-)
-@click.option("--seed", type=int, help="With --demo: the same seed gives the same values.")
-@click.option("--plain", is_flag=True, help="One line per reading even on a terminal.")
-def command(
-    source: SourceRequest,
-    options: Any,
-    meter: str | None,
-    demo: bool,
-    phases: str,
-    speed: float,
-    seed: int | None,
-    plain: bool,
-) -> None:
-    """Watch the meter live: power, phases, counters, updating in place.
-
-    On a terminal the view shows every quantity with its unit and how old it is (list 1 brings
-    only the power, list 2 the phases, list 3 the hourly counters), a trend of the power over
-    the last minutes, and counters of good and bad frames. Piped, it prints one line per
-    reading instead. --demo runs a simulated meter (Aidon unless --meter says otherwise).
-
-    Examples:
-
-    \b
-        amsread watch --demo
-        amsread watch --demo --meter kamstrup --phases 1 --speed 10
-        amsread watch /dev/ttyUSB0
-        amsread watch socket://192.168.1.50:2000 --plain
-    """
-    from amsread.decode.decoder import ReadingDecoder
-
-    if demo and source.spec:
-        raise click.UsageError("give either a SOURCE or --demo, not both")
-    if not demo and not source.spec:
-        raise click.UsageError(
-            "give a SOURCE (a serial port, socket://host:port, a capture file or -), or --demo"
-        )
-    if not demo:
-        given = [
-            n
-            for n, v in (("--speed", speed != 1.0), ("--seed", seed is not None), ("--phases", phases != "3"))
-            if v
-        ]
-        if given:
-            raise click.UsageError(f"{', '.join(given)} only apply to --demo")
-    if demo:
-        sim_meter = meter or "aidon"
-        if sim_meter not in ("aidon", "kaifa", "kamstrup"):
-            raise click.BadParameter("the demo meter is aidon, kaifa or kamstrup", param_hint="--meter")
-        ctx = running(source, opened=_demo_source(sim_meter, int(phases), speed, seed, source.record))
-    else:
-        ctx = running(source)
-    count = source.count
-    live_view = not plain and sys.stdout.isatty()
-    with ctx as (src, pipeline):
-        decoder = ReadingDecoder(options)
-        if not live_view:
-            for reading in take(pipeline.readings(src, live=src.live, decoder=decoder), count):
-                emit(reading_line(reading))
-            return
-        _live(src, pipeline, decoder, count, demo)
-
-
-def _live(src: Any, pipeline: Any, decoder: Any, count: int | None, demo: bool) -> None:
-    """The rich live view: redrawn on every reading and at least every ``REFRESH`` seconds."""
-    from rich.console import Console
-    from rich.live import Live
-
-    state = WatchState()
-    view = View(state, pipeline.stats, src.description or src.name, demo=demo)
-    console = Console()
-    last = 0.0
-    with Live(view, console=console, auto_refresh=False, transient=False) as live:
-
-        def tick() -> None:
-            nonlocal last
-            now = time.monotonic()
-            if now - last >= REFRESH:
-                live.refresh()
-                last = now
-
-        live.refresh()
-        readings = pipeline.readings(ticking(src, tick), live=src.live, decoder=decoder)
-        for reading in take(readings, count):
-            state.update(reading)
-            now = time.monotonic()
-            if now - last >= 0.05:
-                live.refresh()
-                last = now
-        live.refresh()
+    def _draw(self) -> None:
+        self._live.refresh()
+        self._last = time.monotonic()
