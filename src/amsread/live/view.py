@@ -92,8 +92,6 @@ class View:
         return f"[bold]{name}[/] [dim]· {where}{when}[/]"
 
     def _power(self) -> Any:
-        from rich.table import Table
-
         s = self.state
         found = s.age(("active_power_import",))
         fresh = found[0] if found else 0.0
@@ -118,8 +116,6 @@ class View:
         )
 
     def _phases(self) -> Any:
-        from rich.table import Table
-
         s = self.state
         per_phase_power = any(f"active_power_import_{p}" in s.latest for p in PHASES)
         table = Table.grid(padding=(0, 2))
@@ -153,8 +149,6 @@ class View:
         )
 
     def _trend(self) -> Any:
-        from rich.text import Text
-
         s = self.state
         lines = sparkline(s.trend, s.clock(), s.window, self.width - 4, rows=2)
         values = [v for _, v in s.trend]
@@ -174,8 +168,6 @@ class View:
         )
 
     def _energy(self) -> Any:
-        from rich.table import Table
-
         s = self.state
         grid = Table.grid(padding=(0, 2))
         grid.add_column(min_width=10)
@@ -196,8 +188,6 @@ class View:
         )
 
     def _meter(self) -> Any:
-        from rich.table import Table
-
         s = self.state
         grid = Table.grid()
         grid.add_column()
@@ -227,8 +217,6 @@ class View:
         )
 
     def _other(self) -> Any:
-        from rich.table import Table
-
         known = set(POWER) | set(ENERGY) | set(IDENTITY) | set(PHASE_KEYS)
         names = [n for n in self.state.latest if n not in known]
         if not names:
@@ -242,8 +230,6 @@ class View:
         return Panel(grid, title=self._title("Other", names), title_align="left", width=self.width)
 
     def _header(self) -> Any:
-        from rich.text import Text
-
         grid = Table.grid(padding=(0, 1))
         grid.width = self.width
         grid.add_column(no_wrap=True)
@@ -297,8 +283,6 @@ class View:
         return None
 
     def render(self) -> Any:
-        from rich.table import Table
-
         parts: list[Any] = [self._header()]
         if self.stacked:
             parts += [self._power(), self._phases(), self._trend(), self._energy(), self._meter()]

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
+import serial
+
 from amsread.errors import (
     NoSuchDeviceError,
     PermissionDeniedError,
@@ -35,6 +37,12 @@ from amsread.errors import (
     UnreadableFileError,
 )
 from amsread.settings import DEFAULT, SerialSettings
+
+try:  # POSIX only: FIONREAD on sockets, and the error tcsetattr raises
+    import fcntl
+    import termios
+except ImportError:
+    fcntl = termios = None  # type: ignore[assignment]
 
 InputFormat = Literal["auto", "raw", "hex"]
 
@@ -304,8 +312,6 @@ def _stream_chunks(stream: IO[bytes], input_format: InputFormat) -> Iterator[byt
 
 def open_serial(spec: str, settings: SerialSettings, timeout: float = READ_TIMEOUT) -> Any:
     """Open a port with pyserial, turning its exceptions into amsread's typed errors."""
-    import serial  # imported here: --help must not pay for it
-
     kwargs = settings.as_kwargs()
     if "://" not in spec and os.name == "posix":
         kwargs["exclusive"] = True
@@ -320,15 +326,8 @@ def open_serial(spec: str, settings: SerialSettings, timeout: float = READ_TIMEO
         raise SourceError(f"cannot open {spec}: {refused}") from e
 
 
-def _termios_errors() -> tuple[type[BaseException], ...]:
-    try:
-        import termios
-    except ImportError:  # not POSIX
-        return ()
-    return (termios.error,)
-
-
-_TERMIOS_ERRORS: Final = _termios_errors()
+#: pyserial lets tcsetattr's EINVAL through on POSIX: the driver refused a setting.
+_TERMIOS_ERRORS: Final[tuple[type[BaseException], ...]] = (termios.error,) if termios is not None else ()
 
 
 def _classify_serial_error(spec: str, e: Exception) -> SourceError:
@@ -371,8 +370,6 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
     is_socket = spec.startswith("socket://")
 
     def chunks() -> Iterator[bytes]:
-        import serial
-
         backoff = 0.5
         while True:
             p = state["port"]
@@ -428,11 +425,10 @@ def read_available(port: Any, is_socket: bool) -> bytes:
 def _socket_pending(port: Any) -> int:
     """Bytes waiting in a socket port's receive queue (0 where the platform cannot say)."""
     try:
-        import fcntl
-        import termios
-
+        if fcntl is None or termios is None:
+            raise OSError("no FIONREAD on this platform")
         answer = fcntl.ioctl(port.fileno(), termios.FIONREAD, b"\0\0\0\0")
-    except (ImportError, OSError, AttributeError):
+    except (OSError, AttributeError):
         return int(port.in_waiting)  # pyserial's 0 or 1: one byte at a time, slow but right
     return int.from_bytes(answer, sys.byteorder)
 
