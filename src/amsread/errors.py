@@ -66,6 +66,13 @@ class SourceLostError(SourceError):
     exit_code = 7
 
 
+class DestinationError(AmsReadError):
+    """A destination URL that names no known scheme, or an address that is none."""
+
+    reason = "destination"
+    exit_code = 2
+
+
 class KeyMaterialError(AmsReadError):
     """An encryption or authentication key was missing or malformed."""
 

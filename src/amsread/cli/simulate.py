@@ -10,152 +10,28 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
-import os
-import select
-import socket
 import sys
-import time
 from collections import Counter
-from typing import IO, Any, Protocol
+from typing import TYPE_CHECKING
 
 import click
 
 from amsread.cli.options import CONTEXT_SETTINGS
 from amsread.cli.runner import note
-from amsread.errors import PermissionDeniedError, PortBusyError, SourceError, UnreadableFileError
+from amsread.errors import DestinationError
 
-
-class Sink(Protocol):
-    """Where the frames go; ``write`` is called once per frame."""
-
-    def write(self, frame: bytes) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def hex_line(frame: bytes) -> bytes:
-    """One frame as a line of spaced upper-case hex: what ``amsread`` reads back as hex text."""
-    return frame.hex(" ").upper().encode("ascii") + b"\n"
-
-
-class StreamSink:
-    """A binary stream (stdout, a file): each frame written and flushed at once."""
-
-    def __init__(self, stream: IO[bytes], *, as_hex: bool, close: bool = False) -> None:
-        self._stream = stream
-        self._hex = as_hex
-        self._close = close
-
-    def write(self, frame: bytes) -> None:
-        self._stream.write(hex_line(frame) if self._hex else frame)
-        self._stream.flush()
-
-    def close(self) -> None:
-        if self._close:
-            self._stream.close()
-
-
-class PtySink:
-    """A new pseudo-terminal: amsread (or anything else) opens the slave as if it were a serial port.
-
-    The slave is kept open here and set raw, so the line discipline never rewrites bytes (no CR
-    before LF) and a reader may come and go. The master is non-blocking: with nobody reading, the
-    buffer fills and frames are dropped, like a meter pushing into an unplugged cable.
-    """
-
-    def __init__(self) -> None:
-        import tty
-
-        self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        os.set_blocking(self.master, False)
-        self.path = os.ttyname(self._slave)
-        self.dropped = 0
-
-    def write(self, frame: bytes) -> None:
-        view = memoryview(frame)
-        deadline = time.monotonic() + 1.0
-        while view:
-            try:
-                view = view[os.write(self.master, view) :]
-            except BlockingIOError:
-                if len(view) == len(frame):  # nothing of this frame sent yet: drop it whole
-                    self.dropped += 1
-                    return
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not select.select([], [self.master], [], remaining)[1]:
-                    self.dropped += 1
-                    return
-
-    def close(self) -> None:
-        for fd in (self.master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-class TcpSink:
-    """A TCP server that sends every frame to each connected client, like a serial-to-network bridge."""
-
-    def __init__(self, host: str, port: int) -> None:
-        try:
-            self.server = socket.create_server((host, port))
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise PortBusyError(f"cannot listen on {host}:{port}: the port is in use") from e
-            if e.errno == errno.EACCES:
-                raise PermissionDeniedError(f"cannot listen on {host}:{port}: permission denied") from e
-            raise SourceError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
-        self.server.setblocking(False)
-        self.address = self.server.getsockname()[:2]
-        self.clients: list[socket.socket] = []
-        self.served = 0
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, peer = self.server.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            conn.setblocking(True)
-            conn.settimeout(5.0)  # a client that stops reading is dropped, not waited for
-            with contextlib.suppress(OSError):
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.clients.append(conn)
-            self.served += 1
-            note(f"client {peer[0]}:{peer[1]} connected")
-
-    def write(self, frame: bytes) -> None:
-        self._accept()
-        for conn in list(self.clients):
-            try:
-                conn.sendall(frame)
-            except OSError:
-                self.clients.remove(conn)
-                with contextlib.suppress(OSError):
-                    conn.close()
-                note("client disconnected")
-
-    def close(self) -> None:
-        for conn in self.clients:
-            with contextlib.suppress(OSError):
-                conn.close()
-        self.server.close()
+if TYPE_CHECKING:
+    from amsread.sinks import Destination
 
 
 def parse_listen(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``:PORT`` (all interfaces) or ``PORT`` (localhost) to a pair."""
-    host, sep, port_text = value.rpartition(":")
-    if not sep:
-        host = "127.0.0.1"
-    host = host.strip("[]") or "0.0.0.0"
+    """``--listen``: ``HOST:PORT`` or ``:PORT`` (all interfaces) or ``PORT`` (localhost) to a pair."""
+    from amsread.sinks.tcp import parse_address
+
     try:
-        port = int(port_text)
-    except ValueError:
-        raise click.BadParameter(f"expected HOST:PORT, got {value!r}", param_hint="--listen") from None
-    if not 0 <= port <= 65535:
-        raise click.BadParameter(f"port {port} out of range 0-65535", param_hint="--listen")
-    return host, port
+        return parse_address(value)
+    except DestinationError as e:
+        raise click.BadParameter(str(e), param_hint="--listen") from None
 
 
 def parse_start(value: str | None) -> dt.datetime | None:
@@ -240,34 +116,28 @@ def command(
         amsread simulate --meter kamstrup --phases 1 --count 10 --hex -o kamstrup.hex
     """
     from amsread.simulator import SimulatedMeter, paced
+    from amsread.sinks import open_destination
 
     if sum(bool(x) for x in (output, use_pty, listen)) > 1:
         raise click.UsageError("use just one of -o/--output, --pty or --listen")
     address = parse_listen(listen) if listen else None
     sim = SimulatedMeter(meter.lower(), int(phases), seed=seed, start=parse_start(start))
 
-    sink: Sink
     if use_pty:
-        pty_sink = PtySink()
-        sink = pty_sink
-        note(f"pty: {pty_sink.path}")  # always said: a reader needs the path
+        url = "pty://"
     elif address is not None:
-        tcp = TcpSink(*address)
-        sink = tcp
-        note(
-            f"listening on {tcp.address[0]}:{tcp.address[1]}"
-        )  # always said: with port 0 this is the only way to learn it
-    elif output:
-        try:
-            stream = open(output, "wb")  # noqa: SIM115  (closed by the sink)
-        except OSError as e:
-            raise UnreadableFileError(f"cannot write {output}: {e.strerror}") from e
-        sink = StreamSink(stream, as_hex=as_hex, close=True)
+        url = f"tcp://{address[0]}:{address[1]}"
     else:
-        hex_out = as_hex or sys.stdout.isatty()
-        if hex_out and not as_hex and not quiet:
+        url = f"file://{output}" if output else "-"
+    hex_out = as_hex
+    if url == "-" and not as_hex and sys.stdout.isatty():
+        hex_out = True
+        if not quiet:
             note("stdout is a terminal: writing hex (pipe it into amsread, or use -o/--pty/--listen)")
-        sink = StreamSink(sys.stdout.buffer, as_hex=hex_out)
+    sink = open_destination(url, as_hex=hex_out, log=note)
+    announced = sink.announce()
+    if announced is not None:
+        note(announced)
 
     lists: Counter[int] = Counter()
     label = f"{meter.lower()} {phases}-phase meter" + (f", seed {seed}" if seed is not None else "")
@@ -298,12 +168,8 @@ def command(
         raise click.exceptions.Exit(0)
 
 
-def _summary(lists: Counter[int], sink: Any) -> str:
+def _summary(lists: Counter[int], sink: Destination) -> str:
     total = sum(lists.values())
     parts = [f"{n} list {level}" for level, n in sorted(lists.items())]
     line = f"{total} frames simulated" + (f": {', '.join(parts)}" if parts else "")
-    if getattr(sink, "dropped", 0):
-        line += f"; {sink.dropped} dropped (nobody reading the pty)"
-    if getattr(sink, "served", None) is not None:
-        line += f"; {sink.served} clients served"
-    return line
+    return line + sink.summary()
