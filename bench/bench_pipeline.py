@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from amsread.cosem.axdr import decode_head, strip_llc
+from amsread.cosem.axdr import decode_head
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.flat import CompiledLayout
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import AmsReadError
 from amsread.meters import BY_NAME
 from amsread.wire.framer import Envelope
-from amsread.wire.hdlc import Frame, FrameSplitter, build_frame
+from amsread.wire.hdlc import Frame, FrameSplitter, build_frame, strip_llc
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 VENDORS = ("aidon", "kaifa", "kamstrup")

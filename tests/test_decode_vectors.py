@@ -21,11 +21,12 @@ from click.testing import CliRunner
 
 from amsread.cli.main import cli
 from amsread.contract import COLUMNS, Reading
-from amsread.cosem.axdr import CosemDateTime, decode_head, strip_llc
+from amsread.cosem.axdr import CosemDateTime, decode_head
 from amsread.decode.decoder import DecodeOptions
 from amsread.formats import format_value
 from amsread.meters import BY_NAME
 from amsread.obis import _BY_CDEF
+from amsread.wire.hdlc import strip_llc
 from conftest import raw, vector
 from vectors_util import (
     assert_number,

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from amsread.contract import COLUMNS, Reading
-from amsread.cosem.axdr import decode_head, strip_llc
+from amsread.cosem.axdr import decode_head
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.wire.framer import Envelope
-from amsread.wire.hdlc import Frame, FrameSplitter
+from amsread.wire.hdlc import Frame, FrameSplitter, strip_llc
 from conftest import NOT_HDLC, raw, vectors
 
 #: Captures that need a key, or are block-transferred, so the plain decoder cannot read them.

@@ -4,7 +4,8 @@
 Landis+Gyr; then 2400 8N1: Kamstrup; then the unusual ones) and counts bytes, good frames and bad
 ones. It stops at the first setting whose frames pass their checksums (HCS and FCS together are a
 32-bit check: random bytes do not pass) and decodes a reading to name the meter. When nothing
-works, ``diagnose`` explains the likely cause from what it saw (han-protocol.md §2, §9): no bytes
+works, ``diagnose`` explains the likely cause from what it saw (AID-IF §2.2.1, KFM p.1, KAM-NVE §2.4.1;
+the bridge faults as AMSR and HASSAMS users met them): no bytes
 at all, bytes that never form a frame, frames that fail their checksums, CR LF inserted before LF
 by a bridge in text mode, 0x3F where bytes of 0x80 and above should be.
 
@@ -33,7 +34,7 @@ from amsread.meters import PRESETS
 from amsread.settings import DEFAULT, SerialSettings
 from amsread.wire.hdlc import FrameSplitter
 
-#: Settings to try, most likely first (han-protocol.md §2.2–2.3, §7 for 115200 P1 ports).
+#: Settings to try, most likely first (AID-IF §2.2.1, KFM p.1, KAM-NVE §2.4.1; P1 for 115200).
 CANDIDATES: Final[tuple[SerialSettings, ...]] = (
     SerialSettings(2400, 8, "E", 1),
     SerialSettings(2400, 8, "N", 1),
@@ -196,7 +197,7 @@ def probe(
 
 
 def repair_crlf(data: bytes) -> bytes:
-    """Undo a bridge in text mode: every ``0D 0A`` back to ``0A`` (han-protocol.md §9)."""
+    """Undo a bridge in text mode: every ``0D 0A`` back to ``0A`` (only frames whose FCS then matches count)."""
     return data.replace(b"\r\n", b"\n")
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Final, TextIO
 
 from amsread.contract import COLUMNS, Reading
-from amsread.wire.hdlc import HdlcFrame, address_value
+from amsread.wire.hdlc import LLC, HdlcFrame, address_value
 
 CONTROL_NAMES: Final = {
     0x13: "UI, P/F=1",
@@ -75,7 +75,7 @@ def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
     off += 1
     rows.append((raw[off : off + 2], f"HCS 0x{parsed.body.value.hcs:04X} ok"))
     apdu = info
-    if info[:3] == b"\xe6\xe7\x00":
+    if info[:3] == LLC:
         rows.append((info[:3], "LLC: destination LSAP E6, source LSAP E7, quality 00"))
         apdu = info[3:]
     if apdu:

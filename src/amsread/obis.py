@@ -64,7 +64,7 @@ class ObisInfo:
     """Kind of quantity for a vendor's implicit scaler where it is not the unit's (power factor)."""
 
 
-# Quantities are keyed by C.D.E.F: Aidon/Kaifa send B = 0, Kamstrup B = 1 (han-protocol.md §3.2).
+# Quantities are keyed by C.D.E.F: Aidon/Kaifa send B = 0, Kamstrup B = 1 (AID-OBIS, KFM, KAM-OBIS).
 _BY_CDEF: Final[dict[tuple[int, int, int, int], ObisInfo]] = {
     (0, 2, 129, 255): ObisInfo("list_version"),
     (96, 1, 0, 255): ObisInfo("meter_id"),

@@ -5,7 +5,7 @@ realistic and reproducible. ``SimulatedMeter`` builds every frame with the same 
 declarations the decoder parses with (``layouts`` for the body, ``dlms.NotificationHead`` for the
 APDU head, ``hdlc.build_frame`` for the frame), so what it sends is exactly what a real meter of
 that family sends, addresses, control byte and header date-time form included
-(han-protocol.md §3–§5). Each ``Push`` also carries the values it was built from, in the output
+(AID-IF, KFM, KAM-NVE; IEC 62056-46 for the frames). Each ``Push`` also carries the values it was built from, in the output
 contract's names and units, so a test can check that the real pipeline decodes them back.
 
 The values follow a household: an active power that random-walks around a daily shape with
@@ -15,7 +15,7 @@ power and voltage (I = S / U per phase), and energy counters integrated from the
 the top of the hour. Everything is drawn from one ``random.Random(seed)``: the same seed and start
 give the same frames, byte for byte.
 
-The cadence (han-protocol.md §3.1): Aidon list 1 every 2.5 s, list 2 every 10 s, list 3 at
+The cadence (AID-IF §2.4.1, KFM p.1 and p.5, KAM-NVE §2.7.2 and §2.8.2): Aidon list 1 every 2.5 s, list 2 every 10 s, list 3 at
 XX:00:10 (its clock XX:00:00); Kaifa 2 s / 10 s / XX:00:10; Kamstrup its 10 s list at xx:xx:x0 and
 its hourly list at XX:00:05. Where two lists fall on the same instant the longer one is sent: it
 holds everything the shorter one does.
@@ -34,8 +34,10 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from amsread.cosem import axdr as dlms
+from amsread.cosem.axdr import CosemDateTime
 from amsread.decode.flat import LayoutIndex
 from amsread.decode.layout import Shape
+from amsread.decode.message import slot_for
 from amsread.errors import SimulatorError
 from amsread.meters import LAYOUTS, MODELS
 from amsread.meters.model import HOUR_MS, MeterModel
@@ -49,14 +51,6 @@ OSLO: Final = ZoneInfo("Europe/Oslo")
 #: Unit enumeration sent in Aidon scaler-unit structures, by contract unit (BB13 Table 4). Energy
 #: is sent in Wh / varh and printed in kWh / kvarh.
 _UNIT_ENUM: Final = {"W": 27, "var": 29, "A": 33, "V": 35, "kWh": 30, "kvarh": 32}
-_KIND: Final = {
-    "W": "power",
-    "var": "power",
-    "A": "current",
-    "V": "voltage",
-    "kWh": "energy",
-    "kvarh": "energy",
-}
 
 
 def model_for(meter: str = "aidon", phases: int = 3) -> MeterModel:
@@ -282,20 +276,19 @@ class SimulatedMeter:
         m = self.model
         weekday = when.isoweekday() % 7 if m.sunday_zero else when.isoweekday()
         summer = bool(when.dst())
-        return dlms.CosemDateTimeStruct.build(
-            {
-                "year": when.year,
-                "month": when.month,
-                "day": when.day,
-                "weekday": weekday,
-                "hour": when.hour,
-                "minute": when.minute,
-                "second": when.second,
-                "hundredths": 0xFF,
-                "deviation": m.deviation,
-                "status": 0x80 if (m.dst_status and summer) else 0x00,
-            }
+        stamp = CosemDateTime(
+            when.year,
+            when.month,
+            when.day,
+            when.hour,
+            when.minute,
+            when.second,
+            None,
+            m.deviation,
+            0x80 if (m.dst_status and summer) else 0x00,
+            weekday,
         )
+        return stamp.raw
 
     def _body(self, level: int, values: dict[str, Any], clock: bytes | None) -> bytes:
         """The notification body of list ``level``, built with the layout's own declaration."""
@@ -313,7 +306,7 @@ class SimulatedMeter:
             if isinstance(value, str):
                 build[f"v{i}"] = value.encode("latin-1")
                 continue
-            step = res[_KIND[info.unit]]
+            step = res[slot_for(f.obis).quantity]
             build[f"v{i}"] = int(Decimal(value) / step)
             if f.shape is Shape.REG:
                 build[f"s{i}"] = step.scaleb(-info.exponent).normalize().as_tuple().exponent
@@ -328,7 +321,7 @@ class SimulatedMeter:
             stamp = {"form": m.header_time, "value": self._clock_bytes(header_time)}
         head = dlms.NotificationHead.build({"long_invoke_id_and_priority": m.invoke_id, "date_time": stamp})
         return hdlc.build_frame(
-            hdlc.LLC_RESPONSE + head + body, destination=m.destination, source=m.source, control=m.control
+            hdlc.LLC + head + body, destination=m.destination, source=m.source, control=m.control
         )
 
     def push(self) -> Push:

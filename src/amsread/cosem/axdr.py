@@ -1,4 +1,4 @@
-"""DLMS/COSEM application layer: LLC, data-notification and the A-XDR data tree.
+"""DLMS/COSEM application layer: data-notification and the A-XDR data tree.
 
 Declarations follow the DLMS Green Book (GB9 §9.2, §9.5 A-XDR) and Blue Book (BB13 §4.1.6.1
 date-time, §4.3.2 scaler-unit, Table 2 data types). construct stays at this edge: parsed containers
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -18,9 +19,8 @@ import construct as c
 from construct import this
 
 from amsread.cosem.tags import TAG
-from amsread.errors import DecodeError, LlcError, UnsupportedApduError
+from amsread.errors import DecodeError, UnsupportedApduError
 
-LLC: Final = b"\xe6\xe7\x00"
 DATA_NOTIFICATION: Final = 0x0F
 GENERAL_GLO_CIPHERING: Final = 0xDB
 GENERAL_BLOCK_TRANSFER: Final = 0xE0
@@ -115,8 +115,24 @@ CosemDateTimeStruct = c.Struct(
 )
 _CosemDateTimeCompiled = CosemDateTimeStruct.compile()
 
+#: Each field's "not specified" value (BB13 §4.1.6.1): 0xFFFF for the year, 0x8000 for the
+#: deviation, 0xFF for the rest. In the order of ``CosemDateTime``'s fields.
+NOT_SPECIFIED: Final[dict[str, int]] = {
+    "year": 0xFFFF,
+    "month": 0xFF,
+    "day": 0xFF,
+    "hour": 0xFF,
+    "minute": 0xFF,
+    "second": 0xFF,
+    "hundredths": 0xFF,
+    "deviation": -0x8000,
+    "status": 0xFF,
+    "weekday": 0xFF,
+}
+_NOT_SPECIFIED: Final = tuple(NOT_SPECIFIED.items())
+
 #: The date-time field of a data-notification, in all three forms met on real meters
-#: (han-protocol.md §5.3): ``00`` (none), ``0C`` + 12 (standard), ``09 0C`` + 12 (Data-tagged).
+#: (AID-IF §3.3.1, KAM-NVE rev 3.0): ``00`` (none), ``0C`` + 12 (standard), ``09 0C`` + 12 (Data-tagged).
 HeaderDateTime = c.Struct(
     "form" / c.OneOf(c.Int8ub, [0x00, 0x0C, 0x09]),
     "tagged_length" / c.If(this.form == 0x09, c.Const(b"\x0c")),
@@ -179,45 +195,33 @@ class CosemDateTime:
         return cls.from_fields(_CosemDateTimeCompiled.parse(raw))
 
     @classmethod
-    def from_fields(cls, p: dict[str, int]) -> CosemDateTime:
-        """From a parsed ``CosemDateTimeStruct`` (also nested in the flat layouts' headers)."""
-        year, month, day, hour = p["year"], p["month"], p["day"], p["hour"]
-        minute, second, hundredths = p["minute"], p["second"], p["hundredths"]
-        deviation, status = p["deviation"], p["status"]
-        return cls(
-            None if year == 0xFFFF else year,
-            None if month == 0xFF else month,
-            None if day == 0xFF else day,
-            None if hour == 0xFF else hour,
-            None if minute == 0xFF else minute,
-            None if second == 0xFF else second,
-            None if hundredths == 0xFF else hundredths,
-            None if deviation == -0x8000 else deviation,
-            None if status == 0xFF else status,
-            None if p["weekday"] == 0xFF else p["weekday"],
+    def from_fields(cls, p: Mapping[str, int]) -> CosemDateTime:
+        """From the fields of a parsed ``CosemDateTimeStruct`` (also nested in the flat layouts'
+        headers): each field's "not specified" value becomes None (``NOT_SPECIFIED``)."""
+        return cls(*[None if p[name] == none else p[name] for name, none in _NOT_SPECIFIED])
+
+    def fields(self) -> dict[str, int]:
+        """The fields ``CosemDateTimeStruct`` builds: None becomes the field's "not specified" value."""
+        values = (
+            self.year,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            self.hundredths,
+            self.deviation,
+            self.status,
+            self.weekday,
         )
+        return {
+            name: none if v is None else v for (name, none), v in zip(_NOT_SPECIFIED, values, strict=True)
+        }
 
     @property
     def raw(self) -> bytes:
-        """The 12 wire bytes, rebuilt with the same declaration (unspecified fields as 0xFF)."""
-
-        def ff(v: int | None, missing: int = 0xFF) -> int:
-            return missing if v is None else v
-
-        return CosemDateTimeStruct.build(
-            {
-                "year": ff(self.year, 0xFFFF),
-                "month": ff(self.month),
-                "day": ff(self.day),
-                "weekday": ff(self.weekday),
-                "hour": ff(self.hour),
-                "minute": ff(self.minute),
-                "second": ff(self.second),
-                "hundredths": ff(self.hundredths),
-                "deviation": -0x8000 if self.deviation is None else self.deviation,
-                "status": ff(self.status),
-            }
-        )
+        """The 12 wire bytes, rebuilt with the same declaration."""
+        return DateTime.build(self)
 
     @property
     def dst(self) -> bool:
@@ -246,6 +250,21 @@ class CosemDateTime:
         if use_deviation and self.deviation is not None and -720 <= self.deviation <= 720:
             return naive.replace(tzinfo=dt.timezone(dt.timedelta(minutes=-self.deviation)))
         return naive.replace(tzinfo=tz)
+
+
+class CosemDateTimeAdapter(c.Adapter):  # type: ignore[misc]  # construct ships no type hints
+    """The 12 bytes of a COSEM date-time as a ``CosemDateTime``, both ways: the one place where a
+    "not specified" field and None meet (``CosemDateTime.from_fields`` and ``fields``)."""
+
+    def _decode(self, obj: Mapping[str, int], context: Any, path: str) -> CosemDateTime:
+        return CosemDateTime.from_fields(obj)
+
+    def _encode(self, obj: CosemDateTime, context: Any, path: str) -> dict[str, int]:
+        return obj.fields()
+
+
+#: A COSEM date-time (BB13 §4.1.6.1) parsed to and built from a ``CosemDateTime``.
+DateTime = CosemDateTimeAdapter(CosemDateTimeStruct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,13 +299,6 @@ def _plain(node: Any) -> Any:
     if tag == TAG.BIT_STRING:
         return value.data
     return value
-
-
-def strip_llc(info: bytes) -> bytes:
-    """The APDU inside an information field that starts with the LLC header E6 E7 00."""
-    if info[:3] != LLC:
-        raise LlcError(f"LLC header {info[:3].hex(' ')} is not E6 E7 00", raw=info)
-    return info[3:]
 
 
 def _require_notification(apdu: bytes) -> None:

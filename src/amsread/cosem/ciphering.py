@@ -2,7 +2,7 @@
 
 ``DB | 08 <system title, 8> | <A-XDR length> | SC | IC (4) | ciphertext | tag (12, with the A bit)``
 
-Sources: DLMS Green Book GB9 §9.2.7.2.4 (Fig. 29), TINETZ p.7-8, KAM-DK §6 (han-protocol.md §5.7).
+Sources: DLMS Green Book GB9 §9.2.7.2.4 (Fig. 29), TINETZ p.7-8, KAM-DK §6.
 
 * The security control byte SC says what was done: bit 4 authentication, bit 5 encryption, bit 6
   key set, bit 7 compression, bits 3-0 the security suite (0 and 1 are AES-128). Meters seen:

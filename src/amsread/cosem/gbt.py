@@ -3,10 +3,10 @@
 ``E0 | block control | block number (2) | block number ack (2) | block data (A-XDR length + bytes)``
 
 Block control: bit 7 last block, bit 6 streaming, bits 5-0 window (DLMS Green Book GB9 §9.4.6.13,
-Fig. 40; han-protocol.md §5.7). The Landis+Gyr E450 (Switzerland) pushes its data-notification this
+Fig. 40). The Landis+Gyr E450 (Switzerland) pushes its data-notification this
 way, one block per HDLC frame (``fw_landisgyr_gbt_1.json``: blocks 1-3, control 40, 40, C0). This is
 a DLMS mechanism, separate from HDLC segmentation: the frames have S = 0, and only the first frame
-carries the LLC header (han-protocol.md §4.6).
+carries the LLC header (GB8 §8.3.2).
 
 ``BlockAssembler`` joins the blocks' data in block-number order into the APDU they carry (usually
 a data-notification, possibly a ciphered one). It holds at most ``MAX_BLOCKS`` blocks and

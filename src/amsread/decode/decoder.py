@@ -18,7 +18,7 @@ from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
 from amsread.contract import Reading
-from amsread.cosem.axdr import CosemDateTime, decode_apdu, strip_llc
+from amsread.cosem.axdr import CosemDateTime, decode_apdu
 from amsread.cosem.ciphering import ApduUnwrapper, Keys
 from amsread.decode.flat import LayoutIndex
 from amsread.decode.generic import items_from_tree
@@ -36,6 +36,7 @@ from amsread.meters import (
     maker_of_system_title,
 )
 from amsread.wire.framer import Envelope, Framing
+from amsread.wire.hdlc import strip_llc
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ def manufacturer_of(
 
 
 def _list_level(values: dict[str, Any]) -> int | None:
-    """Norwegian list 1/2/3, judged from the content (never from timing, han-protocol.md §3.1)."""
+    """Norwegian list 1/2/3, judged from the content (never from timing: NEK, NVE)."""
     if len(values) == 1 and "active_power_import" in values:
         return 1
     if "list_version" not in values or "meter_id" not in values:
@@ -160,7 +161,7 @@ def _datetime_or_none(raw: Any) -> CosemDateTime | None:
 
 
 def _meter_time(stamp: CosemDateTime, manufacturer: str | None, tz: dt.tzinfo) -> dt.datetime | None:
-    # Aidon NO sends deviation 0 all year (han-protocol.md §5.4): it is not a UTC offset.
+    # Aidon NO sends deviation 0 all year (BB13 §4.1.6.1 makes it the UTC offset): it is not a UTC offset.
     trust = not (manufacturer == "aidon" and stamp.deviation == 0)
     return stamp.to_datetime(tz, use_deviation=trust)
 

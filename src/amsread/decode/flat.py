@@ -30,7 +30,7 @@ def _value(tag: int) -> c.Construct:
     return SCALARS[tag]
 
 
-#: The three date-time forms of a data-notification header (han-protocol.md §5.3): the byte(s)
+#: The three date-time forms of a data-notification header (AID-IF §3.3.1, KAM-NVE rev 3.0): the byte(s)
 #: after the invoke id, and where the body starts.
 HEADER_FORMS: Final[dict[int, tuple[bytes, int]]] = {
     0x00: (b"\x00", 6),

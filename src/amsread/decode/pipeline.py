@@ -8,11 +8,11 @@ skipped like a frame error, and readings that are printed but suspect are counte
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Final, Protocol
+from typing import Final, Protocol, Unpack
 
 from amsread.contract import Reading
 from amsread.errors import AmsReadError
-from amsread.wire.framer import IDLE_FLUSH, Envelope, Framer
+from amsread.wire.framer import Envelope, Framer, FramerOptions
 
 #: The summary's name for hourly lists whose clock did not advance.
 STALE_HOURLY: Final = "stale hourly list"
@@ -31,15 +31,9 @@ class Pipeline(Framer):
     """
 
     def __init__(
-        self,
-        *,
-        on_error: Callable[[AmsReadError], None] | None = None,
-        on_discard: Callable[[bytes], None] | None = None,
-        strict: bool = False,
-        idle_flush: float = IDLE_FLUSH,
-        on_warning: Callable[[str], None] | None = None,
+        self, *, on_warning: Callable[[str], None] | None = None, **options: Unpack[FramerOptions]
     ) -> None:
-        super().__init__(on_error=on_error, on_discard=on_discard, strict=strict, idle_flush=idle_flush)
+        super().__init__(**options)
         self.on_warning = on_warning
         #: meter id -> clock of its last hourly list, to notice one that was sent again
         self._last_hourly: dict[str | None, object] = {}

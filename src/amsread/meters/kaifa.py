@@ -234,7 +234,7 @@ MODEL_3P: Final = MeterModel(
     },
     clock_at_hour=True,
     sunday_zero=False,
-    deviation=-0x8000,
+    deviation=None,
     dst_status=False,
 )
 

@@ -227,7 +227,7 @@ MODEL_3P: Final = MeterModel(
     },
     clock_at_hour=False,
     sunday_zero=False,
-    deviation=-0x8000,
+    deviation=None,
     dst_status=True,
 )
 

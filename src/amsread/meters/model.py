@@ -23,7 +23,7 @@ class MeterModel:
 
     ``schedule`` is ``(list, period_ms, offset_ms)``: the list is due at every multiple of the
     period plus the offset. ``resolution`` is the step of each kind of quantity in the contract's
-    unit (Aidon sends 0.1 A, Kaifa mA, Kamstrup 0.01 A; han-protocol.md §3.3).
+    unit (Aidon sends 0.1 A, Kaifa mA, Kamstrup 0.01 A; AID-OBIS p.3, KFM p.4, KAM-NVE §2.7.1).
     """
 
     manufacturer: str
@@ -38,14 +38,14 @@ class MeterModel:
     control: int
     invoke_id: int
     header_time: int
-    """Header date-time form: 0x00 none, 0x0C plain, 0x09 Data-tagged (han-protocol.md §5.3)."""
+    """Header date-time form: 0x00 none, 0x0C plain, 0x09 Data-tagged (AID-IF §3.3.1, KAM-NVE rev 3.0)."""
     resolution: dict[str, Decimal]
     clock_at_hour: bool
     """List 3's clock says XX:00:00 (Aidon, Kaifa) rather than the moment it is sent (Kamstrup)."""
     sunday_zero: bool
     """Aidon numbers Sunday 0; the others follow BB13 (Monday 1 … Sunday 7)."""
-    deviation: int
-    """Clock deviation field: Aidon NO sends 0 all year, the others 0x8000 (not specified)."""
+    deviation: int | None
+    """Clock deviation field: Aidon NO sends 0 all year, the others 0x8000 (None: not specified)."""
     dst_status: bool
     """Kamstrup sets status bit 7 in summer; Aidon and Kaifa send status 0."""
 

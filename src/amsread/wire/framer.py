@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 from amsread.errors import AmsReadError
 from amsread.wire.hdlc import Frame, FrameSplitter, SegmentAssembler, SplitterStats
@@ -120,22 +120,28 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+class FramerOptions(TypedDict, total=False):
+    """How a ``Framer`` (and so a ``Pipeline``) reports and decides; see ``Framer``."""
+
+    on_error: Callable[[AmsReadError], None] | None
+    on_discard: Callable[[bytes], None] | None
+    strict: bool
+    idle_flush: float
+
+
 class Framer:
     """Wires a source through the splitters and the segment assemblers, to envelopes.
 
     ``on_error`` sees every skipped error (after counting), for ``-v`` and ``hex``; ``strict``
-    raises the first one instead. ``on_warning`` hears of readings that are printed but suspect. ``on_discard`` sees the bytes outside any HDLC frame (M-Bus
+    raises the first one instead. ``on_discard`` sees the bytes outside any HDLC frame (M-Bus
     frames included), as ``hex --raw`` shows them.
     """
 
-    def __init__(
-        self,
-        *,
-        on_error: Callable[[AmsReadError], None] | None = None,
-        on_discard: Callable[[bytes], None] | None = None,
-        strict: bool = False,
-        idle_flush: float = IDLE_FLUSH,
-    ) -> None:
+    def __init__(self, **options: Unpack[FramerOptions]) -> None:
+        on_error = options.get("on_error")
+        on_discard = options.get("on_discard")
+        strict = options.get("strict", False)
+        idle_flush = options.get("idle_flush", IDLE_FLUSH)
         self.stats = Stats()
         self.strict = strict
         self.on_error = on_error

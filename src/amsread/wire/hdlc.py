@@ -33,6 +33,7 @@ from amsread.errors import (
     FrameFormatError,
     FrameLengthError,
     HeaderChecksumError,
+    LlcError,
     SegmentError,
     TruncatedFrameError,
 )
@@ -43,8 +44,9 @@ MAX_FRAME_LENGTH: Final = 0x7FF
 #: format(2) + DA(1) + SA(1) + control(1) + HCS(2) + FCS(2): nothing shorter carries information.
 MIN_FRAME_LENGTH: Final = 9
 MAX_ADDRESS_BYTES: Final = 4
-#: LLC header of a response from the meter: destination LSAP E6, source LSAP E7, quality 00.
-LLC_RESPONSE: Final = b"\xe6\xe7\x00"
+#: LLC header of a response from the meter: destination LSAP E6, source LSAP E7, quality 00
+#: (IEC 62056-46 §6.2, GB8 §8.3.2). HDLC frames carry it in front of the APDU; M-Bus does not.
+LLC: Final = b"\xe6\xe7\x00"
 
 # --------------------------------------------------------------------------------------------
 # construct declaration
@@ -212,7 +214,8 @@ class FrameSplitter:
 
     Hunt for 0x7E, trust the length only once the HCS over the header verified, require a closing
     flag and a good FCS. On any failure the hunt restarts at the byte after the false opening flag,
-    so one inserted, dropped or flipped byte costs at most the frame it hits (han-protocol.md §4.5).
+    so one inserted, dropped or flipped byte costs at most the frame it hits (as AMSHAN's and AMSR's
+    readers resynchronise).
     A closing flag may open the next frame; doubled flags are skipped. The buffer never holds more
     than one maximum-size frame once ``feed`` returns.
 
@@ -373,6 +376,13 @@ class FrameSplitter:
 
 
 _SKIP_FLAG: Final = FrameError("flag")
+
+
+def strip_llc(info: bytes) -> bytes:
+    """The APDU inside an information field that starts with the LLC header E6 E7 00."""
+    if info[:3] != LLC:
+        raise LlcError(f"LLC header {info[:3].hex(' ')} is not E6 E7 00", raw=info)
+    return info[3:]
 
 
 # --------------------------------------------------------------------------------------------

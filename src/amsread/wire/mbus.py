@@ -7,7 +7,7 @@ L counts the bytes from C to the end of data (at most 255, 250 in practice); C i
 segments (``10`` alone; ``00`` then ``11`` for two); STSAP ``01``, DTSAP ``67``; CS is the sum of C
 through data modulo 256; ``16`` stops the frame. The data parts of a message's segments join into
 one APDU, usually a general-glo-ciphering one (``DB …``). Sources: EN 13757-2 §5 (DOC48), TINETZ
-p.4-6; checked on ``fw_kaifa_mbus-gcm_1.json`` (han-protocol.md §5.8).
+p.4-6; checked on ``fw_kaifa_mbus-gcm_1.json``.
 
 Like ``hdlc``, two views of one format: ``MbusLongFrame``, a construct declaration that parses one
 frame and builds frames for tests, and ``MbusSplitter``, the stream scanner (chunks in, frames out,
