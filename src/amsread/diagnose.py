@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
+from amsread.contract import Reading
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import (
@@ -75,7 +76,7 @@ class Observation:
     sample: bytearray = field(default_factory=bytearray)
     good: int = 0
     bad: Counter[str] = field(default_factory=Counter)
-    readings: list[Any] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
     read_error: str | None = None
     open_error: str | None = None
 
@@ -103,7 +104,7 @@ class Verdict:
     """The outcome: the setting that works and the meter found, or the likely cause and what to do."""
 
     found: SerialSettings | None
-    reading: Any
+    reading: Reading | None
     cause: str
     explanation: tuple[str, ...]
     next_steps: tuple[str, ...]
@@ -126,7 +127,7 @@ def listen(
     start = clock()
     deadline = start + seconds
 
-    def chunks() -> Any:
+    def chunks() -> Iterator[bytes]:
         while clock() < deadline:
             try:
                 data = port.read(READ_SIZE)
@@ -426,7 +427,7 @@ def suggested_flags(settings: SerialSettings, manufacturer: str | None) -> str:
     return " " + " ".join(flags)
 
 
-def describe_meter(reading: Any) -> str:
+def describe_meter(reading: Reading | None) -> str:
     """``an Aidon 6534 meter (id 7359992890941742, list 2)`` from a reading."""
     if reading is None:
         return "frames that pass their checksums (no reading decoded)"

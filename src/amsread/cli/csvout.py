@@ -42,7 +42,7 @@ def command(
     from amsread.contract import COLUMNS
     from amsread.formats import CsvWriter
 
-    chosen = COLUMNS
+    chosen: tuple[str, ...] = COLUMNS
     if columns:
         chosen = tuple(c.strip() for c in columns.split(",") if c.strip())
         if not chosen:

@@ -13,11 +13,14 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import click
 
 from amsread.settings import DEFAULT, SerialSettings
+
+if TYPE_CHECKING:
+    from amsread.sources.base import InputFormat
 
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -120,9 +123,8 @@ def source_options(func: Callable[..., Any] | None = None, *, required: bool = T
     ) -> Any:
         from amsread.sources.base import SourceRequest
 
-        kwargs["source"] = SourceRequest(
-            source, settings, input_format, record, count, strict, quiet, verbose
-        )  # type: ignore[arg-type]
+        fmt = cast("InputFormat", input_format)  # click.Choice allows only these
+        kwargs["source"] = SourceRequest(source, settings, fmt, record, count, strict, quiet, verbose)
         return func(*args, **kwargs)
 
     return wrapper

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from amsread.cli.options import CONTEXT_SETTINGS
 from amsread.cli.runner import note
+
+if TYPE_CHECKING:
+    from amsread.settings import SerialSettings
 
 
 @click.command("probe", context_settings=CONTEXT_SETTINGS)
@@ -43,7 +46,7 @@ def command(port: str, seconds: float) -> None:
     class Reader:
         """A pyserial port read the way the sources read it: nothing lost when a bridge hangs up."""
 
-        def __init__(self, settings: Any) -> None:
+        def __init__(self, settings: SerialSettings) -> None:
             self.port = open_serial(port, settings, timeout=0.2)
 
         def read(self, size: int = 1) -> bytes:
@@ -52,10 +55,10 @@ def command(port: str, seconds: float) -> None:
         def close(self) -> None:
             self.port.close()
 
-    def open_port(settings: Any) -> Any:
+    def open_port(settings: SerialSettings) -> Reader:
         return Reader(settings)
 
-    def started(settings: Any) -> None:
+    def started(settings: SerialSettings) -> None:
         what = "listening" if network else f"trying {settings}"
         note(f"{what} for up to {seconds:g} s ...")
 
@@ -65,7 +68,7 @@ def command(port: str, seconds: float) -> None:
     )
     verdict = diagnose(seen, network=network)
     if verdict.found is not None:
-        manufacturer = getattr(verdict.reading, "manufacturer", None)
+        manufacturer = verdict.reading.manufacturer if verdict.reading is not None else None
         setting = "(network: settings do not apply)" if network else str(verdict.found)
         click.echo(f"Found: {setting}: {describe_meter(verdict.reading)}.")
         click.echo(

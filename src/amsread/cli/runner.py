@@ -10,7 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -19,6 +19,8 @@ from amsread.errors import AmsReadError
 if TYPE_CHECKING:
     from amsread.decode.pipeline import Pipeline
     from amsread.sources.base import Source, SourceRequest
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -68,7 +70,7 @@ def running(
         raise click.exceptions.Exit(0)
 
 
-def take(items: Iterator[Any], count: int | None) -> Iterator[Any]:
+def take(items: Iterator[T], count: int | None) -> Iterator[T]:
     """At most ``count`` items (all when None)."""
     if count is None:
         yield from items

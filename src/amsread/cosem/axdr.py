@@ -82,23 +82,18 @@ STRINGS: Final = frozenset({TAG.OCTET_STRING, TAG.VISIBLE_STRING, TAG.UTF8_STRIN
 
 BitString = c.Struct("bits" / AxdrLength, "data" / c.Bytes((this.bits + 7) // 8))
 
+#: What follows each tag in a ``Data`` value: containers of Data, strings, the scalars.
+_DATA_CASES: Final[dict[int, Any]] = {
+    TAG.NULL: c.Pass,
+    TAG.ARRAY: c.PrefixedArray(AxdrLength, c.LazyBound(lambda: Data)),
+    TAG.STRUCTURE: c.PrefixedArray(AxdrLength, c.LazyBound(lambda: Data)),
+    TAG.BIT_STRING: BitString,
+    **{t: c.Prefixed(AxdrLength, c.GreedyBytes) for t in STRINGS},
+    **SCALARS,
+}
+
 #: One A-XDR ``Data`` value (GB9 §9.5): a tag, then what the tag says.
-Data = c.Struct(
-    "tag" / c.Byte,
-    "value"
-    / c.Switch(
-        this.tag,
-        {
-            TAG.NULL: c.Pass,
-            TAG.ARRAY: c.PrefixedArray(AxdrLength, c.LazyBound(lambda: Data)),
-            TAG.STRUCTURE: c.PrefixedArray(AxdrLength, c.LazyBound(lambda: Data)),
-            TAG.BIT_STRING: BitString,
-            **{t: c.Prefixed(AxdrLength, c.GreedyBytes) for t in STRINGS},
-            **SCALARS,
-        },
-        default=c.Error,
-    ),
-)
+Data: Any = c.Struct("tag" / c.Byte, "value" / c.Switch(this.tag, _DATA_CASES, default=c.Error))
 
 #: COSEM date-time, 12 bytes (BB13 §4.1.6.1). 0xFF fields are "not specified"; deviation 0x8000 too.
 CosemDateTimeStruct = c.Struct(
@@ -232,19 +227,12 @@ class CosemDateTime:
 
         Returns None when the date or time is not fully specified (or not a real date).
         """
-        if None in (self.year, self.month, self.day, self.hour, self.minute):
+        year, month, day, hour, minute = self.year, self.month, self.day, self.hour, self.minute
+        if year is None or month is None or day is None or hour is None or minute is None:
             return None
         micro = (self.hundredths or 0) * 10_000 if (self.hundredths or 0) < 100 else 0
         try:
-            naive = dt.datetime(
-                self.year,
-                self.month,
-                self.day,
-                self.hour,
-                self.minute,
-                self.second or 0,
-                micro,  # type: ignore[arg-type]
-            )
+            naive = dt.datetime(year, month, day, hour, minute, self.second or 0, micro)
         except ValueError:
             return None
         if use_deviation and self.deviation is not None and -720 <= self.deviation <= 720:
@@ -252,7 +240,7 @@ class CosemDateTime:
         return naive.replace(tzinfo=tz)
 
 
-class CosemDateTimeAdapter(c.Adapter):  # type: ignore[misc]  # construct ships no type hints
+class CosemDateTimeAdapter(c.Adapter):
     """The 12 bytes of a COSEM date-time as a ``CosemDateTime``, both ways: the one place where a
     "not specified" field and None meet (``CosemDateTime.from_fields`` and ``fields``)."""
 

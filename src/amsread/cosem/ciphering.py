@@ -319,8 +319,8 @@ def encrypt(
             body = plaintext
         tag = encryptor.tag[:TAG_LENGTH]
     elif sc.encryption:
-        encryptor = Cipher(algorithms.AES(ek), modes.CTR(iv + b"\x00\x00\x00\x02")).encryptor()
-        body = encryptor.update(plaintext) + encryptor.finalize()
+        ctr = Cipher(algorithms.AES(ek), modes.CTR(iv + b"\x00\x00\x00\x02")).encryptor()
+        body = ctr.update(plaintext) + ctr.finalize()
     else:
         body = plaintext
     return GeneralGloCiphering.build(

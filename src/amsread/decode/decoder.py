@@ -201,9 +201,10 @@ class ReadingDecoder:
         """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
         maker = None
         if self.unwrap is not None and apdu[:1] in _WRAPPED:
-            apdu = self.unwrap(apdu)
-            if apdu is None:
+            plain = self.unwrap(apdu)
+            if plain is None:
                 return None
+            apdu = plain
             maker = maker_of_system_title(self.unwrap.system_title)
         if self.layouts is not None:
             found = self.layouts.parse(apdu, source)

@@ -162,6 +162,7 @@ class CompiledLayout:
 
     def message(self, parsed: Any, source: bytes | None) -> Message:
         """A ``Message`` from a parsed APDU: no tree, just the values in table order."""
+        values: list[Any]
         if self.has_consts:
             values = [parsed[n] if n else k for n, k in zip(self.names, self.consts, strict=True)]
         else:
