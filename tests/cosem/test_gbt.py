@@ -24,7 +24,7 @@ from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import BlockTransferError, DecodeError, LlcError, SegmentError
 from amsread.wire.hdlc import build_frame
-from conftest import raw
+from helpers.vectors import raw
 
 GBT = "fw_landisgyr_gbt_1"
 LLC = b"\xe6\xe7\x00"

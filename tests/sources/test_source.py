@@ -32,7 +32,7 @@ from amsread.sources.base import (
     open_source,
     parse_hex_text,
 )
-from conftest import raw
+from helpers.vectors import raw
 
 FRAME = raw("doc_aidon_6534_list1")  # 44 bytes
 SPACED = " ".join(f"{b:02X}" for b in FRAME)

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from amsread.wire.framer import IDLE_FLUSH
-from conftest import raw
-from live_util import Lines
+from helpers.live import Lines
+from helpers.vectors import raw
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 

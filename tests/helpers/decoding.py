@@ -20,7 +20,7 @@ from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.wire.framer import Envelope
 from amsread.wire.hdlc import Frame, FrameSplitter, strip_llc
-from conftest import NOT_HDLC, raw, vectors
+from helpers.vectors import NOT_HDLC, raw, vectors
 
 #: Captures that need a key, or are block-transferred, so the plain decoder cannot read them.
 NOT_PLAIN: frozenset[str] = frozenset(

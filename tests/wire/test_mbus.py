@@ -30,7 +30,7 @@ from amsread.wire.mbus import (
     build_mbus_message,
     mbus_checksum,
 )
-from conftest import raw, vector, vectors
+from helpers.vectors import raw, vector, vectors
 
 KAIFA_PL = "fw_kaifa_mbus-gcm_1"
 KEYS = Keys.from_hex(vector(KAIFA_PL)["key"])

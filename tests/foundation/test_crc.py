@@ -31,7 +31,7 @@ def test_residue() -> None:
 
 def test_vendor_example_hcs_and_fcs() -> None:
     # doc_aidon_6515_list2_1phase_doc (han-protocol.md §4.3): HCS 82 D6, FCS E0 C4.
-    from conftest import raw
+    from helpers.vectors import raw
 
     frame = raw("doc_aidon_6515_list2_1phase_doc")
     assert frame[1:3] == bytes.fromhex("A0D2")  # length 210 = 212 bytes on the wire

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from amsread import docs
 from amsread.cli.main import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLI_MD = ROOT / "docs" / "cli.md"
 
 

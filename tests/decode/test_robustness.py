@@ -25,8 +25,8 @@ from amsread.errors import AmsReadError, DecodeError, FrameError, SourceError
 from amsread.formats import CsvWriter, json_line
 from amsread.wire.framer import Envelope
 from amsread.wire.hdlc import FrameSplitter, build_frame
-from conftest import raw
-from vectors_util import decoder, messages, plain_vectors
+from helpers.decoding import decoder, messages, plain_vectors
+from helpers.vectors import raw
 
 LLC = b"\xe6\xe7\x00"
 #: Wall-clock bound for one decode of a message of at most a few hundred bytes.

@@ -22,7 +22,7 @@ from amsread.cli.main import main
 from amsread.contract import COLUMNS
 from amsread.cosem.axdr import TAG, Data
 from amsread.wire.hdlc import build_frame
-from conftest import raw
+from helpers.vectors import raw
 
 AIDON_L1 = raw("doc_aidon_6534_list1")  # P+ 512 W
 AIDON_L1_HEX = AIDON_L1.hex()

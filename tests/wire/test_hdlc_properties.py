@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from amsread.crc import fcs16
 from amsread.errors import FrameError
 from amsread.wire.hdlc import MAX_FRAME_LENGTH, Frame, FrameSplitter, build_frame, encode_address
-from conftest import hdlc_captures, raw, walk_frames
+from helpers.vectors import hdlc_captures, raw, walk_frames
 
 REAL_FRAMES = sorted({f for v in hdlc_captures() for f in walk_frames(raw(v))}, key=lambda f: (len(f), f))
 

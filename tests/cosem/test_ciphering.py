@@ -35,7 +35,7 @@ from amsread.errors import DecodeError, DecryptionError, KeyMaterialError
 from amsread.meters import maker_of_system_title
 from amsread.wire.hdlc import FrameSplitter, build_frame
 from amsread.wire.mbus import MbusAssembler, MbusSplitter
-from conftest import raw, vector
+from helpers.vectors import raw, vector
 
 LG = "doc_landisgyr_e450_gcm_encrypted"
 LG_EK = "34743677397A24432646294A404E6352"

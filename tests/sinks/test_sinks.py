@@ -13,7 +13,7 @@ from amsread.sinks import SCHEMES, open_destination
 from amsread.sinks.pty import PtySink
 from amsread.sinks.stream import StreamSink
 from amsread.sinks.tcp import TcpSink
-from conftest import raw
+from helpers.vectors import raw
 
 FRAME = raw("doc_aidon_6534_list1")
 

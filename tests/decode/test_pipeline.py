@@ -5,7 +5,7 @@ from __future__ import annotations
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import STALE_HOURLY, Pipeline
 from amsread.wire.hdlc import FrameSplitter, build_frame
-from conftest import raw
+from helpers.vectors import raw
 
 
 def test_an_hourly_list_sent_again_is_printed_but_warned_about() -> None:

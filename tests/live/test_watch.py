@@ -30,8 +30,8 @@ from amsread.live.state import WatchState
 from amsread.live.view import View
 from amsread.simulator import OSLO, Push, SimulatedMeter
 from amsread.wire.framer import Stats
-from conftest import raw
-from live_util import HARD_TIMEOUT, Lines, Screen, amsread, child_env, process
+from helpers.live import HARD_TIMEOUT, Lines, Screen, amsread, child_env, process
+from helpers.vectors import raw
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 

@@ -30,7 +30,7 @@ from amsread.wire.hdlc import (
     build_frame,
     encode_address,
 )
-from conftest import FRAME_COUNTS, NOT_HDLC, hdlc_captures, params, raw, vector, vectors, walk_frames
+from helpers.vectors import FRAME_COUNTS, NOT_HDLC, hdlc_captures, params, raw, vector, vectors, walk_frames
 
 # Small real frames without 0x7E between their flags, so the byte counts below are exact.
 AIDON_L1 = raw("doc_aidon_6534_list1")  # 44 bytes

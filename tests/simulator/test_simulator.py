@@ -28,7 +28,7 @@ from amsread.simulator import (
     paced,
 )
 from amsread.wire.hdlc import FrameSplitter
-from live_util import HARD_TIMEOUT, Lines, amsread, child_env, free_port, process
+from helpers.live import HARD_TIMEOUT, Lines, amsread, child_env, free_port, process
 
 ALL = sorted(MODELS)
 #: A winter afternoon ten seconds before the hour: lists 1, 2 and 3 all come within a minute.

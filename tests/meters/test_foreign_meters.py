@@ -31,7 +31,7 @@ from amsread.meters import CAPTURE_OBJECT_SCALERS, POSITIONAL_LISTS
 from amsread.meters.landisgyr import LANDISGYR_E450_AT_11, LANDISGYR_E450_AT_14
 from amsread.obis import Obis
 from amsread.wire.hdlc import build_frame
-from conftest import raw, vector
+from helpers.vectors import raw, vector
 
 LG_GCM = "doc_landisgyr_e450_gcm_encrypted"
 LG_KEYS = Keys.from_hex("34743677397A24432646294A404E6352", "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")

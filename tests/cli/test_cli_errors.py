@@ -18,7 +18,7 @@ import pytest
 import serial
 
 import amsread.cli.main as cli
-from live_util import HARD_TIMEOUT, Lines, amsread, child_env, free_port, process
+from helpers.live import HARD_TIMEOUT, Lines, amsread, child_env, free_port, process
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:

@@ -27,8 +27,7 @@ from amsread.formats import format_value
 from amsread.meters import BY_NAME
 from amsread.obis import _BY_CDEF
 from amsread.wire.hdlc import strip_llc
-from conftest import raw, vector
-from vectors_util import (
+from helpers.decoding import (
     assert_number,
     assert_reading_matches,
     decimals,
@@ -39,6 +38,7 @@ from vectors_util import (
     plain_params,
     plain_vectors,
 )
+from helpers.vectors import raw, vector
 
 OSLO = ZoneInfo("Europe/Oslo")
 CET = dt.timezone(dt.timedelta(hours=1))

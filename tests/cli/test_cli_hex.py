@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from amsread import __version__
 from amsread.cli.main import COMMANDS, cli, main
-from conftest import raw
+from helpers.vectors import raw
 
 AIDON = raw("doc_aidon_6534_list1")  # 44 bytes
 KAIFA = raw("fw_kaifa_list1_1")  # 41 bytes

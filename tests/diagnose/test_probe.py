@@ -29,7 +29,7 @@ from amsread.diagnose import (
 from amsread.errors import PortBusyError, SourceError
 from amsread.settings import SerialSettings
 from amsread.simulator import OSLO, SimulatedMeter
-from live_util import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process
+from helpers.live import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process
 
 E1 = SerialSettings(2400, 8, "E", 1)
 N1 = SerialSettings(2400, 8, "N", 1)

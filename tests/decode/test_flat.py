@@ -26,7 +26,7 @@ from amsread.errors import LayoutError
 from amsread.meters import BY_NAME, LAYOUTS
 from amsread.obis import _BY_CDEF, Obis, info_for, info_for_raw
 from amsread.wire.hdlc import build_frame
-from vectors_util import body_of, decode, decoder, infos, one, plain_params, plain_vectors
+from helpers.decoding import body_of, decode, decoder, infos, one, plain_params, plain_vectors
 
 #: What a flat parse of a body that is not its layout raises (compiled construct: struct.error too).
 MISMATCH = (c.ConstructError, struct.error, ValueError, IndexError)

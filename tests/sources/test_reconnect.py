@@ -24,7 +24,7 @@ from amsread.decode.pipeline import Pipeline
 from amsread.errors import NoSuchDeviceError, SourceLostError
 from amsread.settings import DEFAULT
 from amsread.simulator import OSLO, SimulatedMeter
-from live_util import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process
+from helpers.live import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process
 
 START = dt.datetime(2024, 1, 16, 16, 59, 55, tzinfo=OSLO)
 
