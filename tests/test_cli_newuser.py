@@ -1,0 +1,76 @@
+"""Issue 8: what a new user trips over. Each test fails on the main of 2026-11-30 (880f8cb).
+
+Real captures from ``tests/data``, real child processes where the interpreter's own streams matter
+(closed descriptors, a full disk), CliRunner where click alone decides.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from amsread.cli import cli
+from conftest import raw
+from live_util import HARD_TIMEOUT, amsread, child_env
+
+PLAIN = "hassams_kaifa_ma304h3e_list2_1"
+
+
+def invoke(*args: str, stdin: bytes | None = None) -> object:
+    return CliRunner().invoke(cli, list(args), input=stdin, prog_name="amsread")
+
+
+def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """The real command in a child process; ``kwargs`` go to ``subprocess.run``."""
+    if "stdout" not in kwargs:
+        kwargs.setdefault("capture_output", True)
+    return subprocess.run(amsread(*args), text=True, timeout=HARD_TIMEOUT, env=child_env(), **kwargs)  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def capture(tmp_path: Path) -> Path:
+    path = tmp_path / "capture.bin"
+    path.write_bytes(raw(PLAIN))
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# 4, 5: csv --columns and appending
+# --------------------------------------------------------------------------------------------
+
+
+def test_csv_refuses_an_unknown_column(capture: Path) -> None:
+    result = invoke("csv", str(capture), "--columns", "meter_time,foo,bar")
+    assert result.exit_code == 2
+    assert "unknown columns foo, bar" in result.output
+    assert "active_power_import" in result.output  # the valid names are listed
+    assert "Traceback" not in result.output
+
+
+def test_csv_accepts_contract_names_extras_and_obis_codes(capture: Path) -> None:
+    result = invoke("csv", str(capture), "-q", "--columns", "meter_id,power_factor,1-0:99.99.0.255")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "meter_id,power_factor,1-0:99.99.0.255"
+
+
+def test_csv_appending_to_a_non_empty_file_writes_no_second_header(capture: Path, tmp_path: Path) -> None:
+    out = tmp_path / "power.csv"
+    for _ in range(2):
+        with out.open("a") as f:
+            result = run("csv", str(capture), "-q", stdout=f, stderr=subprocess.PIPE)
+        assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("received_at,meter_time")
+    assert not lines[2].startswith("received_at")
+    assert lines[1] == lines[2]
+
+
+def test_csv_into_an_empty_file_starts_with_the_header(capture: Path, tmp_path: Path) -> None:
+    out = tmp_path / "power.csv"
+    with out.open("w") as f:
+        run("csv", str(capture), "-q", stdout=f, stderr=subprocess.PIPE)
+    assert out.read_text().startswith("received_at,meter_time")
