@@ -6,6 +6,8 @@ Real captures from ``tests/data``, real child processes where the interpreter's 
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from click.testing import CliRunner
 
 from amsread.cli import cli
 from conftest import raw
-from live_util import HARD_TIMEOUT, amsread, child_env
+from live_util import HARD_TIMEOUT, Lines, amsread, child_env, process
 
 PLAIN = "hassams_kaifa_ma304h3e_list2_1"
 
@@ -74,3 +76,45 @@ def test_csv_into_an_empty_file_starts_with_the_header(capture: Path, tmp_path: 
     with out.open("w") as f:
         run("csv", str(capture), "-q", stdout=f, stderr=subprocess.PIPE)
     assert out.read_text().startswith("received_at,meter_time")
+
+
+# --------------------------------------------------------------------------------------------
+# 7: quiet means quiet, --debug anywhere, choices in any case, help that fits 80 columns
+# --------------------------------------------------------------------------------------------
+
+
+def test_simulate_listen_quiet_says_only_the_port_it_chose() -> None:
+    with process(
+        amsread("simulate", "--listen", "127.0.0.1:0", "--speed", "100", "-q"),
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    ) as sim:
+        err = Lines(sim.stderr)
+        line = err.wait_for(lambda line: line.startswith("listening on "))
+        url = "socket://" + line.split()[-1]
+        out = run("json", url, "--count", "2", "-q")
+        assert out.returncode == 0, out.stderr
+        sim.send_signal(signal.SIGINT)
+        lines = err.drain()
+    assert lines == [line]  # no "client connected", no "client disconnected", no summary
+
+
+def test_debug_after_the_command_shows_the_traceback() -> None:
+    result = run("json", "/no/such/capture.bin", "--debug")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+    assert "UnreadableFileError" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--meter", "Kamstrup"], ["--parity", "e"], ["--input-format", "RAW"]])
+def test_choices_ignore_case(capture: Path, args: list[str]) -> None:
+    result = invoke("json", str(capture), "-q", *args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["meter_id"]
+
+
+def test_command_list_fits_80_columns() -> None:
+    result = CliRunner().invoke(cli, ["--help"], prog_name="amsread", terminal_width=80)
+    commands = result.output.split("Commands:", 1)[1]
+    assert "..." not in commands
+    assert all(len(line) <= 80 for line in result.output.splitlines())

@@ -20,7 +20,7 @@ import click
 from amsread import __version__
 from amsread.settings import DEFAULT, PRESETS
 
-#: name -> (module, short help). The short help lives here so ``--help`` needs no imports.
+#: name -> the module that holds the command.
 COMMANDS: Final[dict[str, str]] = {
     "hex": "amsread.commands.hexdump",
     "decode": "amsread.commands.decode",
@@ -30,6 +30,19 @@ COMMANDS: Final[dict[str, str]] = {
     "simulate": "amsread.commands.simulate",
     "probe": "amsread.commands.probe",
     "ports": "amsread.commands.ports",
+}
+
+#: The line each command gets in ``amsread --help``: short enough for an 80-column terminal, where
+#: click would cut the first sentence of the docstring off with "...".
+SHORT_HELP: Final[dict[str, str]] = {
+    "hex": "Show each frame in hex, and why a bad one is bad.",
+    "decode": "Decode pasted hex, a capture file or stdin, readably.",
+    "csv": "Print every reading as a CSV row.",
+    "json": "Print every reading as a JSON line.",
+    "watch": "Watch the meter live (try: amsread watch --demo).",
+    "simulate": "Imitate a meter, for testing without one.",
+    "probe": "Find the serial settings a port needs, or why none work.",
+    "ports": "List the serial ports on this computer.",
 }
 
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -61,7 +74,25 @@ class LazyGroup(click.Group):
             if e.name == module:
                 return None
             raise
-        return mod.command
+        command: click.Command = mod.command
+        if name in SHORT_HELP:
+            command.short_help = SHORT_HELP[name]
+        if not any(p.name == "debug" for p in command.params):
+            command.params.append(_debug_option())
+        return command
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    global _debug
+    if value:
+        _debug = True
+
+
+def _debug_option() -> click.Option:
+    """``--debug`` after the command too (``amsread json X --debug``): where people add flags."""
+    return click.Option(
+        ["--debug"], is_flag=True, hidden=True, expose_value=False, is_eager=True, callback=_set_debug
+    )
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
@@ -95,7 +126,7 @@ def serial_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.option(
         "--meter",
-        type=click.Choice(sorted(PRESETS)),
+        type=click.Choice(sorted(PRESETS), case_sensitive=False),
         help="Serial preset for a meter family (Kamstrup pushes 8N1; the rest 8E1).",
     )
     @click.option("--baudrate", type=click.IntRange(50, 4_000_000), help=f"[default: {DEFAULT.baudrate}]")
@@ -140,7 +171,7 @@ def source_options(func: Callable[..., Any] | None = None, *, required: bool = T
     @serial_options
     @click.option(
         "--input-format",
-        type=click.Choice(["auto", "raw", "hex"]),
+        type=click.Choice(["auto", "raw", "hex"], case_sensitive=False),
         default="auto",
         show_default=True,
         help="How to read a capture file or stdin: raw bytes or hex text.",
