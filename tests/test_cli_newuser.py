@@ -118,3 +118,54 @@ def test_command_list_fits_80_columns() -> None:
     commands = result.output.split("Commands:", 1)[1]
     assert "..." not in commands
     assert all(len(line) <= 80 for line in result.output.splitlines())
+
+
+# --------------------------------------------------------------------------------------------
+# 3: closed or full standard streams
+# --------------------------------------------------------------------------------------------
+
+
+def run_redirected(redirect: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``amsread ARGS`` started by a real shell with ``redirect`` (``>&-``, ``<&-``) applied."""
+    argv = ["sh", "-c", f'exec "$@" {redirect}', "sh", *amsread(*args)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=HARD_TIMEOUT, env=child_env())
+
+
+@pytest.mark.parametrize("command", ["json", "csv", "decode", "hex", "watch"])
+def test_a_full_disk_names_standard_output(capture: Path, command: str) -> None:
+    with open("/dev/full", "w") as full:
+        result = run(command, str(capture), stdout=full, stderr=subprocess.PIPE)
+    assert result.returncode == 1
+    assert result.stderr == "Error: cannot write to standard output: No space left on device\n"
+
+
+def test_simulate_into_a_full_disk_names_standard_output() -> None:
+    with open("/dev/full", "w") as full:
+        result = run("simulate", "--count", "2", "--hex", stdout=full, stderr=subprocess.PIPE)
+    assert result.returncode == 1
+    assert result.stderr == "Error: cannot write to standard output: No space left on device\n"
+
+
+def test_closed_stdout_is_one_error_line(capture: Path) -> None:
+    result = run_redirected(">&-", "json", str(capture), "-q")
+    assert result.returncode == 1
+    assert result.stderr == "Error: cannot write to standard output: Bad file descriptor\n"
+
+
+def test_closed_stdout_never_receives_a_file_opened_later(capture: Path, tmp_path: Path) -> None:
+    record = tmp_path / "record.bin"
+    result = run_redirected(">&-", "json", str(capture), "-q", "--record", str(record))
+    assert result.returncode == 1
+    assert record.read_bytes() == capture.read_bytes()  # raw bytes only, no JSON row in it
+
+
+def test_closed_stdin_is_one_error_line() -> None:
+    result = run_redirected("<&-", "json", "-", "-q")
+    assert result.returncode == 6
+    assert result.stderr == "Error: cannot read standard input: Bad file descriptor\n"
+
+
+def test_closed_stdin_does_not_matter_when_unused(capture: Path) -> None:
+    result = run_redirected("<&-", "json", str(capture), "-q")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["meter_id"]

@@ -341,8 +341,10 @@ def note(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    from amsread import stdio
     from amsread.errors import AmsReadError
 
+    stdio.guard()
     try:
         # Without standalone mode click returns the code of a ``ctx.exit(n)`` instead of raising it.
         code = cli.main(args=argv, prog_name="amsread", standalone_mode=False)

@@ -122,3 +122,12 @@ class DecryptionError(DecodeError):
     """A ciphered APDU could not be decrypted: no key, wrong key, or a failed tag."""
 
     reason = "decryption failed"
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+class OutputError(AmsReadError):
+    """Standard output refused the data (closed, a full disk): the rows are lost, so say so and stop."""
+
+    exit_code = 1

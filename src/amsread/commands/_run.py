@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from amsread.cli import note
-from amsread.errors import AmsReadError
+from amsread.errors import AmsReadError, OutputError
 
 if TYPE_CHECKING:
     from amsread.pipeline import Pipeline
@@ -56,6 +56,9 @@ def running(
         interrupted = True
     except BrokenPipeError:
         broken_pipe = True  # the reader of stdout left (`| head`): end quietly
+    except OutputError:
+        quiet = True  # stdout refused the rows: its one error line says all
+        raise
     finally:
         src.close()
         if not quiet and not broken_pipe:

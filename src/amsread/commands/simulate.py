@@ -22,7 +22,13 @@ from typing import IO, Any, Protocol
 import click
 
 from amsread.cli import CONTEXT_SETTINGS, note
-from amsread.errors import PermissionDeniedError, PortBusyError, SourceError, UnreadableFileError
+from amsread.errors import (
+    OutputError,
+    PermissionDeniedError,
+    PortBusyError,
+    SourceError,
+    UnreadableFileError,
+)
 
 
 class Sink(Protocol):
@@ -288,6 +294,9 @@ def command(
         interrupted = True
     except BrokenPipeError:
         broken_pipe = True  # the reader left (`| head`, a closed csv): stop quietly, like the readers do
+    except OutputError:
+        quiet = True  # stdout refused the frames: its one error line says all
+        raise
     finally:
         sink.close()
         if not quiet and not broken_pipe:
