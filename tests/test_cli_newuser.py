@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from amsread.cli import cli
-from conftest import raw
-from live_util import HARD_TIMEOUT, Lines, amsread, child_env, process
+from conftest import raw, vector
+from live_util import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process
 
 PLAIN = "hassams_kaifa_ma304h3e_list2_1"
 
@@ -169,3 +170,116 @@ def test_closed_stdin_does_not_matter_when_unused(capture: Path) -> None:
     result = run_redirected("<&-", "json", str(capture), "-q")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["meter_id"]
+
+
+# --------------------------------------------------------------------------------------------
+# 1: an encrypted meter without its key, or with the wrong one
+# --------------------------------------------------------------------------------------------
+
+ENCRYPTED = "doc_landisgyr_e450_gcm_encrypted"
+#: The keys published with that capture (its vector's notes).
+EK = "34743677397A24432646294A404E6352"
+AK = "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF"
+WRONG = "00112233445566778899AABBCCDDEEFF"
+NO_KEY = "these frames are encrypted: give the key from your grid company (--key)"
+
+
+@pytest.fixture
+def encrypted(tmp_path: Path) -> Path:
+    path = tmp_path / "encrypted.hex"
+    path.write_text(raw(ENCRYPTED).hex() * 3 + "\n")  # three pushes: the advice still comes once
+    return path
+
+
+@pytest.mark.parametrize("command", ["json", "csv", "decode", "watch"])
+def test_no_key_is_said_once_plainly(encrypted: Path, command: str) -> None:
+    result = run(command, str(encrypted))
+    assert result.stdout == ""
+    assert result.stderr.count(NO_KEY) == 1, result.stderr
+
+
+def test_no_key_is_said_even_when_quiet(encrypted: Path) -> None:
+    result = run("json", str(encrypted), "-q")
+    assert result.stderr == NO_KEY + "\n"
+
+
+@pytest.mark.parametrize("keys", [["--key", WRONG], ["--key", EK, "--auth-key", WRONG]])
+def test_a_wrong_key_is_said_once(encrypted: Path, keys: list[str]) -> None:
+    result = run("json", str(encrypted), *keys)
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if "check the key" in line]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("decryption failed")
+
+
+def test_the_right_key_decodes_and_says_nothing_of_keys(encrypted: Path) -> None:
+    result = run("json", str(encrypted), "--key", EK, "--auth-key", AK)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["meter_id"] for line in result.stdout.splitlines()] == ["30137181"] * 3
+    assert "key" not in result.stderr
+
+
+def test_encrypted_mbus_capture_without_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "kaifa.bin"
+    path.write_bytes(raw("fw_kaifa_mbus-gcm_1"))
+    assert run("json", str(path)).stderr.count(NO_KEY) == 1
+    keyed = run("json", str(path), "--key", vector("fw_kaifa_mbus-gcm_1")["key"], "-q")
+    assert json.loads(keyed.stdout)["meter_id"] == "1KFM0200169986"
+
+
+def test_probe_names_an_encrypted_meter() -> None:
+    port = free_port()
+    server = FrameServer(port)
+    go = threading.Event()
+    server.serve([raw(ENCRYPTED)] * 4, interval=0.02, go=go)
+    with process(
+        amsread("probe", f"socket://127.0.0.1:{port}", "--seconds", "1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    ) as probe:
+        Lines(probe.stderr).wait_for(lambda line: line.startswith("listening"))
+        go.set()
+        out = Lines(probe.stdout).drain()
+        assert probe.wait(HARD_TIMEOUT) == 0
+    server.join()
+    assert (
+        out[0]
+        == "Found: (network: settings do not apply): an encrypted Landis+Gyr meter (its frames need a key)."
+    )
+    assert "give the key from your grid company (--key)" in out[1]
+    assert out[2] == f"Next:  amsread watch socket://127.0.0.1:{port} --key HEX"
+
+
+# --------------------------------------------------------------------------------------------
+# 6: probe on a file, and over TCP
+# --------------------------------------------------------------------------------------------
+
+
+def test_probe_refuses_a_capture_file(capture: Path) -> None:
+    result = invoke("probe", str(capture))
+    assert result.exit_code == 2
+    assert "is a file, not a serial port" in result.output
+    assert f"amsread decode {capture}" in result.output
+
+
+def test_probe_over_tcp_never_advises_parity() -> None:
+    port = free_port()
+    server = FrameServer(port)
+    go = threading.Event()
+    server.serve([bytes(range(0x80, 0xFF)) * 4] * 8, interval=0.01, go=go)  # bytes, never a flag
+    with process(
+        amsread("probe", f"socket://127.0.0.1:{port}", "--seconds", "1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    ) as probe:
+        Lines(probe.stderr).wait_for(lambda line: line.startswith("listening"))
+        go.set()
+        out = "\n".join(Lines(probe.stdout).drain())
+        assert probe.wait(HARD_TIMEOUT) == 1
+    server.join()
+    assert "Likely cause:" in out
+    assert "try other speeds with --baudrate" not in out
+    assert "--parity change\nnothing" in out
+    assert "at 2400 8E1" not in out

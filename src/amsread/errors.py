@@ -124,6 +124,22 @@ class DecryptionError(DecodeError):
     reason = "decryption failed"
 
 
+class MissingKeyError(DecryptionError):
+    """The message is encrypted and no key was given: the commonest first-day trouble."""
+
+    #: Said once per run on stderr: without it a new user sees empty output and no reason.
+    advice = "these frames are encrypted: give the key from your grid company (--key)"
+
+
+class WrongKeyError(DecryptionError):
+    """A key was given but the tag does not verify or the plaintext is no DLMS message."""
+
+    advice = (
+        "decryption failed (the authentication tag does not match, or the result is no DLMS "
+        "message): check the key (--key) and the authentication key (--auth-key)"
+    )
+
+
 # --- output ----------------------------------------------------------------------------------
 
 

@@ -32,7 +32,13 @@ def running(
     """Open the requested source (or take ``opened``) and a pipeline; yield both; always summarise."""
     from amsread.pipeline import Pipeline
 
+    advised: set[str] = set()
+
     def report(err: AmsReadError) -> None:
+        advice = getattr(err, "advice", None)
+        if advice and advice not in advised:  # once, even under -q: else the output is just empty
+            advised.add(advice)
+            note(advice)
         if request.verbose:
             note(f"skipped: {getattr(err, 'reason', type(err).__name__)}: {err}")
         if on_error is not None:
