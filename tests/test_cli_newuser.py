@@ -283,3 +283,49 @@ def test_probe_over_tcp_never_advises_parity() -> None:
     assert "try other speeds with --baudrate" not in out
     assert "--parity change\nnothing" in out
     assert "at 2400 8E1" not in out
+
+
+# --------------------------------------------------------------------------------------------
+# 2: decode reads hex copied from a log the same way from arguments, a file and stdin
+# --------------------------------------------------------------------------------------------
+
+
+def log_text(data: bytes) -> str:
+    """Two log lines as a HAN reader prints them, a frame split across them."""
+    spaced = " ".join(f"{b:02x}" for b in data)
+    cut = len(spaced) // 2 + 1  # between two bytes
+    return (
+        f"2024-01-05 12:00:01.250 [han] Received: {spaced[:cut].strip()}\n"
+        f"2024-01-05 12:00:01.251 [han] Received: {spaced[cut:].strip()}\n"
+    )
+
+
+@pytest.mark.parametrize("how", ["argument", "file", "stdin", "file-with-bom"])
+def test_decode_reads_a_log_however_given(how: str, tmp_path: Path) -> None:
+    text = log_text(raw(PLAIN))
+    path = tmp_path / "log.txt"
+    path.write_bytes((b"\xef\xbb\xbf" if how == "file-with-bom" else b"") + text.encode())
+    if how == "argument":
+        result = invoke("decode", "--json", text)
+    elif how == "stdin":
+        result = invoke("decode", "--json", "-", stdin=text.encode())
+    else:
+        result = invoke("decode", "--json", str(path))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["meter_id"] == "6970631404129954"
+
+
+@pytest.mark.parametrize("content", [b"no hex in here\n", b"", bytes.fromhex("7ea0")])
+def test_decode_of_nothing_decodable_exits_1(content: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "capture.txt"
+    path.write_bytes(content)
+    result = run("decode", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == f"Error: nothing decodable in {path}"
+
+
+def test_decode_of_an_encrypted_capture_without_key_exits_1(encrypted: Path) -> None:
+    result = run("decode", str(encrypted))
+    assert result.returncode == 1
+    assert NO_KEY in result.stderr

@@ -124,6 +124,10 @@ class DecryptionError(DecodeError):
     reason = "decryption failed"
 
 
+class NothingDecodedError(DecodeError):
+    """``decode`` was given something, but not one reading came of it (exit 1, as documented)."""
+
+
 class MissingKeyError(DecryptionError):
     """The message is encrypted and no key was given: the commonest first-day trouble."""
 
