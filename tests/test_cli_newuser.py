@@ -6,9 +6,16 @@ Real captures from ``tests/data``, real child processes where the interpreter's 
 
 from __future__ import annotations
 
+import datetime as dt
+import fcntl
+import itertools
 import json
+import os
+import select
 import signal
+import struct
 import subprocess
+import termios
 import threading
 from pathlib import Path
 
@@ -16,8 +23,10 @@ import pytest
 from click.testing import CliRunner
 
 from amsread.cli import cli
+from amsread.commands.watch import age_text, number
+from amsread.simulator import SimulatedMeter
 from conftest import raw, vector
-from live_util import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process
+from live_util import HARD_TIMEOUT, FrameServer, Lines, Screen, amsread, child_env, free_port, process
 
 PLAIN = "hassams_kaifa_ma304h3e_list2_1"
 
@@ -329,3 +338,76 @@ def test_decode_of_an_encrypted_capture_without_key_exits_1(encrypted: Path) -> 
     result = run("decode", str(encrypted))
     assert result.returncode == 1
     assert NO_KEY in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# 8: watch on a capture, warnings during the view, the demo's clock
+# --------------------------------------------------------------------------------------------
+
+
+def on_terminal(*args: str, cols: int = 80, rows: int = 30) -> str:
+    """``amsread ARGS`` on a real pty that is its stdout and stderr alike, as a person runs it;
+    the screen it leaves once it ends (the child ends by itself: a capture is finite)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    env = child_env(TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    screen = Screen(cols, rows)
+    try:
+        with process(amsread(*args), stdin=slave, stdout=slave, stderr=slave, env=env) as proc:
+            os.close(slave)
+            slave = -1
+            while True:
+                ready, _, _ = select.select([master], [], [], HARD_TIMEOUT)
+                assert ready, f"the child went silent:\n{screen.text()}"
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every writer of the terminal is gone
+                    break
+                if not data:
+                    break
+                screen.feed(data)
+            assert proc.wait(HARD_TIMEOUT) == 0
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    return screen.text()
+
+
+def test_a_warning_during_the_live_view_goes_above_it_cleanly(tmp_path: Path) -> None:
+    hourly, instant = raw("hassams_kaifa_ma304h3e_list3_1"), raw("hassams_kaifa_ma304h3e_list2_1")
+    path = tmp_path / "stale.bin"
+    path.write_bytes(hourly + instant + hourly + instant)  # the hourly list sent twice: a warning
+    lines = on_terminal("watch", str(path)).splitlines()
+    assert lines[0].startswith("warning: hourly list at 2020-02-03T16:00:10+01:00 repeats")
+    header = [i for i, line in enumerate(lines) if "amsread watch" in line]
+    assert len(header) == 1, "\n".join(lines)  # no torn copy of the view above the warning
+    assert header[0] <= 2  # the warning (wrapped at 80 columns), then the view
+    assert "Power" not in "\n".join(lines[: header[0]])
+
+
+def test_watch_replays_a_capture_by_the_meters_clock(tmp_path: Path) -> None:
+    sim = SimulatedMeter("kamstrup", 3, seed=4, start=dt.datetime(2024, 1, 5, 11, 50, 5, tzinfo=dt.UTC))
+    pushes = list(itertools.islice(sim.pushes(), 80))  # 13 minutes of a push every 10 s
+    path = tmp_path / "thirteen-minutes.bin"
+    path.write_bytes(b"".join(p.frame for p in pushes))
+    text = on_terminal("watch", str(path))
+    assert "replay · ages by the meter's clock" in text
+    hourly = [p for p in pushes if p.list == 3][-1]  # the counters came at 12:00:05
+    assert f"Energy counters · list 3 · {age_text(pushes[-1].at - hourly.at)} ago" in text
+    net = [
+        p.values["active_power_import"] - p.values.get("active_power_export", 0)
+        for p in pushes
+        if p.at >= pushes[-1].at - 300
+    ]
+    assert f"last 5 min · {number(min(net))} – {number(max(net))} W" in text
+    assert "last frame" not in text and " up " not in text  # the host's clock says nothing here
+
+
+def test_demo_says_why_its_clock_starts_before_the_hour() -> None:
+    result = run("watch", "--demo", "--count", "1", "--speed", "50")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len([line for line in lines if "just before a full hour" in line]) == 1
+    assert lines[0].startswith("demo: the meter's clock starts at ")

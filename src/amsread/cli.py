@@ -8,11 +8,12 @@ distinct exit status here, and nowhere else; ``--debug`` shows the traceback ins
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import click
@@ -329,9 +330,28 @@ def make_keys(key: str | None, auth_key: str | None, key_file: str | None) -> An
     return Keys(**found)
 
 
+#: Where ``note`` sends its lines instead of stderr while something owns the terminal (the live
+#: view of ``watch`` prints them above itself, so they neither tear it nor get drawn over).
+_note_sink: Callable[[str], None] | None = None
+
+
 def note(message: str) -> None:
     """A diagnostic line on stderr (never stdout: stdout carries data only)."""
+    if _note_sink is not None:
+        _note_sink(message)
+        return
     click.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def notes_to(sink: Callable[[str], None]) -> Iterator[None]:
+    """Send every ``note`` to ``sink`` inside the block."""
+    global _note_sink
+    before, _note_sink = _note_sink, sink
+    try:
+        yield
+    finally:
+        _note_sink = before
 
 
 # --------------------------------------------------------------------------------------------
