@@ -30,6 +30,8 @@ class _GuardedFd(io.RawIOBase):
         #: once, and the interpreter's last flush must not print a second, unhandled one.
         self._failed = False
 
+    # ``close`` is RawIOBase's: it marks the wrapper closed and leaves descriptors 0 and 1 open.
+
     def fileno(self) -> int:
         return self._fd
 
@@ -60,10 +62,6 @@ class _GuardedFd(io.RawIOBase):
         except OSError as e:
             self._failed = True
             raise OutputError(f"cannot write to {self.name}: {e.strerror or e}") from e
-
-    def close(self) -> None:
-        # Descriptors 0 and 1 outlive this wrapper; only the wrapper closes.
-        super().close()
 
 
 def _is_open(fd: int) -> bool:

@@ -88,7 +88,7 @@ def command(
         raise NothingDecodedError(f"nothing decodable in {name}")
 
 
-#: Bytes that never occur in text people paste (NUL and the other C0 controls but tab, LF, CR).
+#: Bytes that never occur in text people paste: NUL and the other C0 controls but tab, LF, FF, CR.
 _NOT_TEXT: Final = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D, 0x0C}
 BOM: Final = b"\xef\xbb\xbf"
 
