@@ -8,11 +8,12 @@ distinct exit status here, and nowhere else; ``--debug`` shows the traceback ins
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import click
@@ -20,7 +21,7 @@ import click
 from amsread import __version__
 from amsread.settings import DEFAULT, PRESETS
 
-#: name -> (module, short help). The short help lives here so ``--help`` needs no imports.
+#: name -> the module that holds the command.
 COMMANDS: Final[dict[str, str]] = {
     "hex": "amsread.commands.hexdump",
     "decode": "amsread.commands.decode",
@@ -30,6 +31,19 @@ COMMANDS: Final[dict[str, str]] = {
     "simulate": "amsread.commands.simulate",
     "probe": "amsread.commands.probe",
     "ports": "amsread.commands.ports",
+}
+
+#: The line each command gets in ``amsread --help``: short enough for an 80-column terminal, where
+#: click would cut the first sentence of the docstring off with "...".
+SHORT_HELP: Final[dict[str, str]] = {
+    "hex": "Show each frame in hex, and why a bad one is bad.",
+    "decode": "Decode pasted hex, a capture file or stdin, readably.",
+    "csv": "Print every reading as a CSV row.",
+    "json": "Print every reading as a JSON line.",
+    "watch": "Watch the meter live (try: amsread watch --demo).",
+    "simulate": "Imitate a meter, for testing without one.",
+    "probe": "Find the serial settings a port needs, or why none work.",
+    "ports": "List the serial ports on this computer.",
 }
 
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -61,7 +75,25 @@ class LazyGroup(click.Group):
             if e.name == module:
                 return None
             raise
-        return mod.command
+        command: click.Command = mod.command
+        if name in SHORT_HELP:
+            command.short_help = SHORT_HELP[name]
+        if not any(p.name == "debug" for p in command.params):
+            command.params.append(_debug_option())
+        return command
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    global _debug
+    if value:
+        _debug = True
+
+
+def _debug_option() -> click.Option:
+    """``--debug`` after the command too (``amsread json X --debug``): where people add flags."""
+    return click.Option(
+        ["--debug"], is_flag=True, hidden=True, expose_value=False, is_eager=True, callback=_set_debug
+    )
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
@@ -95,7 +127,7 @@ def serial_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.option(
         "--meter",
-        type=click.Choice(sorted(PRESETS)),
+        type=click.Choice(sorted(PRESETS), case_sensitive=False),
         help="Serial preset for a meter family (Kamstrup pushes 8N1; the rest 8E1).",
     )
     @click.option("--baudrate", type=click.IntRange(50, 4_000_000), help=f"[default: {DEFAULT.baudrate}]")
@@ -140,7 +172,7 @@ def source_options(func: Callable[..., Any] | None = None, *, required: bool = T
     @serial_options
     @click.option(
         "--input-format",
-        type=click.Choice(["auto", "raw", "hex"]),
+        type=click.Choice(["auto", "raw", "hex"], case_sensitive=False),
         default="auto",
         show_default=True,
         help="How to read a capture file or stdin: raw bytes or hex text.",
@@ -298,9 +330,28 @@ def make_keys(key: str | None, auth_key: str | None, key_file: str | None) -> An
     return Keys(**found)
 
 
+#: Where ``note`` sends its lines instead of stderr while something owns the terminal (the live
+#: view of ``watch`` prints them above itself, so they neither tear it nor get drawn over).
+_note_sink: Callable[[str], None] | None = None
+
+
 def note(message: str) -> None:
     """A diagnostic line on stderr (never stdout: stdout carries data only)."""
+    if _note_sink is not None:
+        _note_sink(message)
+        return
     click.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def notes_to(sink: Callable[[str], None]) -> Iterator[None]:
+    """Send every ``note`` to ``sink`` inside the block."""
+    global _note_sink
+    before, _note_sink = _note_sink, sink
+    try:
+        yield
+    finally:
+        _note_sink = before
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,8 +361,10 @@ def note(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    from amsread import stdio
     from amsread.errors import AmsReadError
 
+    stdio.guard()
     try:
         # Without standalone mode click returns the code of a ``ctx.exit(n)`` instead of raising it.
         code = cli.main(args=argv, prog_name="amsread", standalone_mode=False)

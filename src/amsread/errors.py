@@ -122,3 +122,32 @@ class DecryptionError(DecodeError):
     """A ciphered APDU could not be decrypted: no key, wrong key, or a failed tag."""
 
     reason = "decryption failed"
+
+
+class NothingDecodedError(DecodeError):
+    """``decode`` was given something, but not one reading came of it (exit 1, as documented)."""
+
+
+class MissingKeyError(DecryptionError):
+    """The message is encrypted and no key was given: the commonest first-day trouble."""
+
+    #: Said once per run on stderr: without it a new user sees empty output and no reason.
+    advice = "these frames are encrypted: give the key from your grid company (--key)"
+
+
+class WrongKeyError(DecryptionError):
+    """A key was given but the tag does not verify or the plaintext is no DLMS message."""
+
+    advice = (
+        "decryption failed (the authentication tag does not match, or the result is no DLMS "
+        "message): check the key (--key) and the authentication key (--auth-key)"
+    )
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+class OutputError(AmsReadError):
+    """Standard output refused the data (closed, a full disk): the rows are lost, so say so and stop."""
+
+    exit_code = 1

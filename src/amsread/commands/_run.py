@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from amsread.cli import note
-from amsread.errors import AmsReadError
+from amsread.errors import AmsReadError, OutputError
 
 if TYPE_CHECKING:
     from amsread.pipeline import Pipeline
@@ -32,7 +32,13 @@ def running(
     """Open the requested source (or take ``opened``) and a pipeline; yield both; always summarise."""
     from amsread.pipeline import Pipeline
 
+    advised: set[str] = set()
+
     def report(err: AmsReadError) -> None:
+        advice = getattr(err, "advice", None)
+        if advice and advice not in advised:  # once, even under -q: else the output is just empty
+            advised.add(advice)
+            note(advice)
         if request.verbose:
             note(f"skipped: {getattr(err, 'reason', type(err).__name__)}: {err}")
         if on_error is not None:
@@ -56,6 +62,9 @@ def running(
         interrupted = True
     except BrokenPipeError:
         broken_pipe = True  # the reader of stdout left (`| head`): end quietly
+    except OutputError:
+        quiet = True  # stdout refused the rows: its one error line says all
+        raise
     finally:
         src.close()
         if not quiet and not broken_pipe:

@@ -22,7 +22,13 @@ from typing import IO, Any, Protocol
 import click
 
 from amsread.cli import CONTEXT_SETTINGS, note
-from amsread.errors import PermissionDeniedError, PortBusyError, SourceError, UnreadableFileError
+from amsread.errors import (
+    OutputError,
+    PermissionDeniedError,
+    PortBusyError,
+    SourceError,
+    UnreadableFileError,
+)
 
 
 class Sink(Protocol):
@@ -96,7 +102,8 @@ class PtySink:
 class TcpSink:
     """A TCP server that sends every frame to each connected client, like a serial-to-network bridge."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, quiet: bool = False) -> None:
+        self.quiet = quiet
         try:
             self.server = socket.create_server((host, port))
         except OSError as e:
@@ -122,7 +129,7 @@ class TcpSink:
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.clients.append(conn)
             self.served += 1
-            note(f"client {peer[0]}:{peer[1]} connected")
+            self._say(f"client {peer[0]}:{peer[1]} connected")
 
     def write(self, frame: bytes) -> None:
         self._accept()
@@ -133,7 +140,12 @@ class TcpSink:
                 self.clients.remove(conn)
                 with contextlib.suppress(OSError):
                     conn.close()
-                note("client disconnected")
+                self._say("client disconnected")
+
+    def _say(self, message: str) -> None:
+        """A status line on stderr, unless ``-q`` asked for none."""
+        if not self.quiet:
+            note(message)
 
     def close(self) -> None:
         for conn in self.clients:
@@ -251,11 +263,10 @@ def command(
         sink = pty_sink
         note(f"pty: {pty_sink.path}")  # always said: a reader needs the path
     elif address is not None:
-        tcp = TcpSink(*address)
+        tcp = TcpSink(*address, quiet=quiet)
         sink = tcp
-        note(
-            f"listening on {tcp.address[0]}:{tcp.address[1]}"
-        )  # always said: with port 0 this is the only way to learn it
+        if not quiet or address[1] == 0:  # with port 0 this is the only way to learn the port
+            note(f"listening on {tcp.address[0]}:{tcp.address[1]}")
     elif output:
         try:
             stream = open(output, "wb")  # noqa: SIM115  (closed by the sink)
@@ -283,6 +294,9 @@ def command(
         interrupted = True
     except BrokenPipeError:
         broken_pipe = True  # the reader left (`| head`, a closed csv): stop quietly, like the readers do
+    except OutputError:
+        quiet = True  # stdout refused the frames: its one error line says all
+        raise
     finally:
         sink.close()
         if not quiet and not broken_pipe:

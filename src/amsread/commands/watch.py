@@ -11,6 +11,7 @@ readings themselves stay one per frame (output-contract.md): ``csv`` and ``json`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import time
@@ -22,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, source_options
+from amsread.cli import CONTEXT_SETTINGS, decode_options, key_options, note, notes_to, source_options
 from amsread.commands._run import emit, running, take
+from amsread.errors import DecryptionError, MissingKeyError
 
 if TYPE_CHECKING:
     from amsread.source import SourceRequest
@@ -242,6 +244,26 @@ class WatchState:
         return self.clock() - newest, {x.list for x in found if x.list}
 
 
+class ReplayClock:
+    """The meter's own clock, for a capture replayed in a blink: ages and the trend's window then
+    span the meter's minutes, not the milliseconds the replay took on this host.
+
+    Time is the newest ``received_at`` (a recording stamps it) or ``meter_time`` seen so far; a
+    reading without either (Aidon's list 1 sends no clock) counts as the time of the last one.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, reading: Any) -> None:
+        when = reading.received_at or reading.meter_time
+        if when is not None:
+            self.now = max(self.now, when.timestamp())
+
+
 # --------------------------------------------------------------------------------------------
 # the live view
 # --------------------------------------------------------------------------------------------
@@ -260,12 +282,21 @@ class View:
     MIN_SIDE_BY_SIDE: Final = 70
 
     def __init__(
-        self, state: WatchState, stats: Any, description: str, *, demo: bool = False, width: int = 78
+        self,
+        state: WatchState,
+        stats: Any,
+        description: str,
+        *,
+        demo: bool = False,
+        replay: bool = False,
+        width: int = 78,
     ) -> None:
         self.state = state
         self.stats = stats
         self.description = description
         self.demo = demo
+        #: A capture, not a live port: ages are by the meter's clock and the host's are meaningless.
+        self.replay = replay
         self.resize(width)
 
     def resize(self, width: int) -> None:
@@ -505,7 +536,10 @@ class View:
         good = st.splitter.frames_good
         bad = sum(st.errors.values())
         text = Text(" ")
-        if st.last_frame_at is not None:
+        if self.replay:
+            text.append("replay", style="bold")
+            text.append(" · ages by the meter's clock · ", style="dim")
+        elif st.last_frame_at is not None:
             text.append("last frame ", style="dim")
             text.append(age_text(time.time() - st.last_frame_at), style="bold")
             text.append(" ago · ", style="dim")
@@ -517,7 +551,8 @@ class View:
         text.append(" good · ", style="dim")
         text.append(f"{bad}", style="bold red" if bad else "bold")
         text.append(" bad frames", style="dim")
-        text.append(f" · up {age_text(s.clock() - s.started)}", style="dim")
+        if not self.replay:
+            text.append(f" · up {age_text(s.clock() - s.started)}", style="dim")
         return text
 
     def _hint(self) -> Any:
@@ -525,6 +560,8 @@ class View:
         from rich.text import Text
 
         s, st = self.state, self.stats
+        if not s.readings and st.errors.get(DecryptionError.reason):
+            return Text(f" {MissingKeyError.advice.capitalize()}.", style="yellow")
         waited = s.clock() - s.started
         if s.readings or waited < 12:
             return None
@@ -570,6 +607,13 @@ class View:
 # --------------------------------------------------------------------------------------------
 
 
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def ticking(chunks: Iterable[bytes], on_tick: Callable[[], None]) -> Iterator[bytes]:
     """Pass chunks through, calling ``on_tick`` before each: live sources tick on silence too."""
     for chunk in chunks:
@@ -577,12 +621,26 @@ def ticking(chunks: Iterable[bytes], on_tick: Callable[[], None]) -> Iterator[by
         yield chunk
 
 
-def _demo_source(meter: str, phases: int, speed: float, seed: int | None, record: str | None) -> Any:
-    from amsread.simulator import SimulatedMeter, live_chunks, next_hour_start
+def demo_start() -> tuple[dt.datetime, str]:
+    """Where the demo meter's clock starts, and the line that says why (said once)."""
+    from amsread.simulator import next_hour_start
+
+    start = next_hour_start(2.0)
+    why = (
+        f"demo: the meter's clock starts at {start:%H:%M:%S}, just before a full hour, "
+        "so the hourly list 3 (energy counters) comes within seconds"
+    )
+    return start, why
+
+
+def _demo_source(
+    meter: str, phases: int, speed: float, seed: int | None, record: str | None, start: dt.datetime
+) -> Any:
+    from amsread.simulator import SimulatedMeter, live_chunks
     from amsread.source import Source, open_record
 
     # Start the meter's clock just before a full hour: all three lists arrive in the first seconds.
-    sim = SimulatedMeter(meter, phases, seed=seed, start=next_hour_start(2.0))
+    sim = SimulatedMeter(meter, phases, seed=seed, start=start)
     desc = f"demo: simulated {meter.capitalize()}, {phases}-phase"
     if speed != 1:
         desc += f", {speed:g}× speed"
@@ -622,7 +680,9 @@ def command(
     On a terminal the view shows every quantity with its unit and how old it is (list 1 brings
     only the power, list 2 the phases, list 3 the hourly counters), a trend of the power over
     the last minutes, and counters of good and bad frames. Piped, it prints one line per
-    reading instead. --demo runs a simulated meter (Aidon unless --meter says otherwise).
+    reading instead. A capture file is replayed by the meter's own clock (ages and trend are the
+    meter's; the footer says "replay"). --demo runs a simulated meter (Aidon unless --meter says
+    otherwise) whose clock starts just before a full hour, so the hourly list comes at once.
 
     Examples:
 
@@ -652,30 +712,53 @@ def command(
         sim_meter = meter or "aidon"
         if sim_meter not in ("aidon", "kaifa", "kamstrup"):
             raise click.BadParameter("the demo meter is aidon, kaifa or kamstrup", param_hint="--meter")
-        ctx = running(source, opened=_demo_source(sim_meter, int(phases), speed, seed, source.record))
+        start, why = demo_start()
+        ctx = running(source, opened=_demo_source(sim_meter, int(phases), speed, seed, source.record, start))
     else:
         ctx = running(source)
+        why = None
     count = source.count
     live_view = not plain and sys.stdout.isatty()
     with ctx as (src, pipeline):
         decoder = ReadingDecoder(options)
         if not live_view:
+            if why and not source.quiet:
+                note(why)
             for reading in take(pipeline.readings(src, live=src.live, decoder=decoder), count):
                 emit(reading_line(reading))
             return
-        _live(src, pipeline, decoder, count, demo)
+        _live(src, pipeline, decoder, count, demo, why)
 
 
-def _live(src: Any, pipeline: Any, decoder: Any, count: int | None, demo: bool) -> None:
-    """The rich live view: redrawn on every reading and at least every ``REFRESH`` seconds."""
+def _live(
+    src: Any, pipeline: Any, decoder: Any, count: int | None, demo: bool, why: str | None = None
+) -> None:
+    """The rich live view: redrawn on every reading and at least every ``REFRESH`` seconds.
+
+    A capture (``src.live`` false) is replayed by the meter's clock (``ReplayClock``). While the
+    view runs, diagnostics meant for a terminal's stderr are printed above it by rich, so they
+    neither tear the view nor get drawn over; a stderr sent elsewhere keeps them.
+    """
     from rich.console import Console
     from rich.live import Live
+    from rich.text import Text
 
-    state = WatchState()
-    view = View(state, pipeline.stats, src.description or src.name, demo=demo)
+    replay = not src.live
+    replay_clock = ReplayClock() if replay else None
+    state = WatchState(clock=replay_clock) if replay_clock is not None else WatchState()
+    description = src.description or src.name
+    view = View(state, pipeline.stats, description, demo=demo, replay=replay)
     console = Console()
     last = 0.0
-    with Live(view, console=console, auto_refresh=False, transient=False) as live:
+    on_terminal = _stderr_is_terminal()
+    with (
+        Live(view, console=console, auto_refresh=False, transient=False, redirect_stderr=on_terminal) as live,
+        notes_to(lambda message: live.console.print(Text(message)))
+        if on_terminal
+        else contextlib.nullcontext(),
+    ):
+        if why:
+            live.console.print(Text(why, style="dim"))
 
         def tick() -> None:
             nonlocal last
@@ -687,6 +770,8 @@ def _live(src: Any, pipeline: Any, decoder: Any, count: int | None, demo: bool) 
         live.refresh()
         readings = pipeline.readings(ticking(src, tick), live=src.live, decoder=decoder)
         for reading in take(readings, count):
+            if replay_clock is not None:
+                replay_clock.advance(reading)
             state.update(reading)
             now = time.monotonic()
             if now - last >= 0.05:
