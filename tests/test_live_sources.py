@@ -7,12 +7,22 @@ Real parts only: sockets on 127.0.0.1, pseudo-terminals, child processes.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import select
+import socket
+import subprocess
+import sys
+import threading
 import time
+import types
 from collections.abc import Iterator
 
 from amsread.hdlc import FrameSplitter
 from amsread.pipeline import Pipeline
+from amsread.source import open_source
 from conftest import raw
+from live_util import HARD_TIMEOUT, amsread, child_env
 
 # --------------------------------------------------------------------------------------------
 # the idle flush keeps each frame's arrival time
@@ -53,3 +63,72 @@ def test_splitter_flush_stamps_each_frame_with_its_own_closing_flag() -> None:
     frames = splitter.flush(lambda offset: ends.get(offset, -1.0))
     assert [f.raw for f in frames] == [a, b]
     assert [f.received_at for f in frames] == [10.0, 20.0]
+
+
+# --------------------------------------------------------------------------------------------
+# socket://: what the bridge sends with the connection is kept
+# --------------------------------------------------------------------------------------------
+
+
+def _sends_on_connect(data: bytes) -> tuple[socket.socket, threading.Thread]:
+    """A bridge on 127.0.0.1 that sends ``data`` the instant a client connects, then stays open
+    until the client leaves."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(HARD_TIMEOUT)
+
+    def run() -> None:
+        with srv, srv.accept()[0] as conn:
+            conn.sendall(data)
+            conn.settimeout(HARD_TIMEOUT)
+            with contextlib.suppress(OSError):
+                while conn.recv(4096):
+                    pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return srv, thread
+
+
+def test_socket_keeps_the_bytes_that_arrive_while_it_opens() -> None:
+    """The bridge's frame lands in the receive queue while pyserial is still opening the port.
+
+    Which comes first, the frame or the end of ``open``, is a race on a real network; here it is
+    decided, not left to chance: a profile hook holds the opening thread at the input reset that
+    ends ``open`` until the frame is readable. Nothing is replaced; only the order is fixed, to
+    the order that lost the frame.
+    """
+    frame = raw("amshan_aidon_list1_1")
+    srv, bridge = _sends_on_connect(frame)
+    address = f"127.0.0.1:{srv.getsockname()[1]}"
+
+    def hold_reset_until_readable(frame_: types.FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame_.f_code.co_name == "reset_input_buffer":
+            sock = frame_.f_locals["self"]._socket
+            assert select.select([sock], [], [], HARD_TIMEOUT)[0], "the bridge never sent"
+
+    sys.setprofile(hold_reset_until_readable)
+    try:
+        src = open_source(f"socket://{address}", reconnect=False)
+    finally:
+        sys.setprofile(None)
+    try:
+        got = b""
+        chunks = iter(src)
+        deadline = time.monotonic() + HARD_TIMEOUT
+        while len(got) < len(frame) and time.monotonic() < deadline:
+            got += next(chunks)
+    finally:
+        src.close()
+    bridge.join(HARD_TIMEOUT)
+    assert got == frame
+
+
+def test_a_bridge_that_sends_at_once_is_read_through_the_command() -> None:
+    frame = raw("amshan_aidon_list1_1")
+    srv, bridge = _sends_on_connect(frame)
+    argv = amsread("json", f"socket://127.0.0.1:{srv.getsockname()[1]}", "--count", "1")
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=HARD_TIMEOUT, env=child_env())
+    bridge.join(HARD_TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["active_power_import"] == 1661
+    assert result.stderr.splitlines()[-1] == "1 frame: 1 reading; 44 bytes, 0 discarded"

@@ -310,6 +310,8 @@ def open_serial(spec: str, settings: SerialSettings, timeout: float = READ_TIMEO
     if "://" not in spec and os.name == "posix":
         kwargs["exclusive"] = True
     try:
+        if spec.startswith("socket://"):
+            return _open_socket(spec, timeout, kwargs)
         return serial.serial_for_url(spec, timeout=timeout, **kwargs)
     except ValueError as e:  # bad settings or an unknown URL scheme
         raise SourceError(f"cannot open {spec}: {e}") from e
@@ -318,6 +320,36 @@ def open_serial(spec: str, settings: SerialSettings, timeout: float = READ_TIMEO
     except _TERMIOS_ERRORS as e:  # pyserial lets tcsetattr's EINVAL through: the driver refused a setting
         refused = f"the port refused the settings {settings} ({e.args[-1]})"
         raise SourceError(f"cannot open {spec}: {refused}") from e
+
+
+def _open_socket(spec: str, timeout: float, kwargs: dict[str, Any]) -> Any:
+    """A ``socket://`` port that keeps the bytes that came with the connection.
+
+    pyserial's socket handler empties the receive queue as its last step of opening (a serial
+    port's habit, meaningless on a fresh connection), so a bridge that sends the moment a client
+    connects (a buffered frame, a meter push that happened to coincide) loses them, counted
+    nowhere. This subclass skips that one reset; everything else is pyserial's.
+    """
+    from serial.urlhandler.protocol_socket import Serial as SocketSerial
+
+    class KeepingSocket(SocketSerial):  # type: ignore[misc]
+        _opening = False
+
+        def open(self) -> None:
+            self._opening = True
+            try:
+                super().open()
+            finally:
+                self._opening = False
+
+        def reset_input_buffer(self) -> None:
+            if not self._opening:
+                super().reset_input_buffer()
+
+    port = KeepingSocket(None, timeout=timeout, **kwargs)
+    port.port = spec
+    port.open()
+    return port
 
 
 def _termios_errors() -> tuple[type[BaseException], ...]:
