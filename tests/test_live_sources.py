@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import select
 import socket
 import subprocess
@@ -18,11 +19,15 @@ import time
 import types
 from collections.abc import Iterator
 
+import pytest
+
+from amsread.errors import SourceError
 from amsread.hdlc import FrameSplitter
 from amsread.pipeline import Pipeline
-from amsread.source import open_source
+from amsread.settings import DEFAULT
+from amsread.source import open_serial, open_source
 from conftest import raw
-from live_util import HARD_TIMEOUT, amsread, child_env
+from live_util import HARD_TIMEOUT, Lines, amsread, child_env, process
 
 # --------------------------------------------------------------------------------------------
 # the idle flush keeps each frame's arrival time
@@ -132,3 +137,53 @@ def test_a_bridge_that_sends_at_once_is_read_through_the_command() -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["active_power_import"] == 1661
     assert result.stderr.splitlines()[-1] == "1 frame: 1 reading; 44 bytes, 0 discarded"
+
+
+# --------------------------------------------------------------------------------------------
+# a pty takes no parity
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_pty_that_refuses_parity_is_opened_without_it(pty: tuple[int, str]) -> None:
+    """``simulate --pty`` then ``watch /dev/pts/N``: this kernel drops the parity bit of a pty on
+    the first open and refuses to set it on the next one (EINVAL); amsread reads on, without the
+    parity, and says so once."""
+    master, path = pty
+    open_serial(path, DEFAULT).close()  # an earlier reader: the kernel drops PARENB
+    try:
+        open_serial(path, DEFAULT).close()
+    except SourceError as e:
+        assert "refused the settings 2400 8E1" in str(e)
+    else:
+        pytest.skip("this kernel sets a parity on a pty again: nothing to fall back from")
+    frame = raw("amshan_aidon_list1_1")
+    argv = amsread("csv", path, "--count", "1", "--no-header")
+    with process(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()) as reader:
+        err = Lines(reader.stderr)
+        err.wait_for(lambda line: line.startswith("reading "))
+        os.write(master, frame)
+        out = Lines(reader.stdout).drain()
+        assert reader.wait(HARD_TIMEOUT) == 0
+        err.drain()
+    assert out[0].endswith(",aidon,1,,,,1661,,,,,,,,,,,,,")
+    assert err.lines[:2] == [
+        f"note: {path} is a pseudo-terminal, which takes no parity: opened as 2400 8N1, not 2400 8E1",
+        f"reading {path} 2400 8N1",
+    ]
+
+
+def test_probe_judging_settings_gets_no_fallback(pty: tuple[int, str]) -> None:
+    """Without ``pty_note`` (how ``probe`` opens ports) a refusal stays a refusal."""
+    _, path = pty
+    open_serial(path, DEFAULT).close()
+    notes: list[str] = []
+    try:
+        port = open_serial(path, DEFAULT, pty_note=notes.append)
+    except SourceError:
+        pytest.fail("a pty refusing parity was not opened without it")
+    port.close()
+    try:
+        open_serial(path, DEFAULT).close()
+    except SourceError:
+        return  # refused, as it should be without pty_note
+    assert notes == []  # this kernel takes the parity: no fallback happened at all

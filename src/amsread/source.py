@@ -302,8 +302,55 @@ def _stream_chunks(stream: IO[bytes], input_format: InputFormat) -> Iterator[byt
 # --------------------------------------------------------------------------------------------
 
 
-def open_serial(spec: str, settings: SerialSettings, timeout: float = READ_TIMEOUT) -> Any:
-    """Open a port with pyserial, turning its exceptions into amsread's typed errors."""
+def open_serial(
+    spec: str, settings: SerialSettings, timeout: float = READ_TIMEOUT, *, pty_note: Log | None = None
+) -> Any:
+    """Open a port with pyserial, turning its exceptions into amsread's typed errors.
+
+    A pseudo-terminal has no line, so no parity: some kernels drop the bit silently, others
+    refuse it (EINVAL), and after one open has dropped it, the next open's request to set it
+    again is refused too, so ``simulate --pty`` then ``watch /dev/pts/N`` failed. Given
+    ``pty_note``, a pty that refuses the parity is opened without it and ``pty_note`` says so;
+    without it (``probe`` judging settings) the refusal stands.
+    """
+    try:
+        return _open_port(spec, settings, timeout)
+    except SourceError as e:
+        bare = settings.with_overrides(parity="N")
+        if pty_note is None or bare == settings or not _refused(e) or not _is_pty(spec):
+            raise
+        port = _open_port(spec, bare, timeout)
+        pty_note(
+            f"note: {spec} is a pseudo-terminal, which takes no parity: opened as {bare}, not {settings}"
+        )
+        return port
+
+
+def _refused(e: SourceError) -> bool:
+    """The driver refused a setting (tcsetattr's EINVAL), as opposed to any other failure."""
+    return bool(_TERMIOS_ERRORS) and isinstance(e.__cause__, _TERMIOS_ERRORS)
+
+
+#: Device numbers of pseudo-terminal slaves on Linux (Unix98 ptys: majors 136 to 143).
+_PTY_MAJORS: Final = range(136, 144)
+
+
+def _is_pty(spec: str) -> bool:
+    """A pseudo-terminal's slave side (Linux ``/dev/pts/N``, BSD/macOS ``/dev/ttysNNN``)."""
+    try:
+        rdev = os.stat(spec).st_rdev
+    except OSError:
+        return False
+    path = os.path.realpath(spec)
+    return (
+        os.major(rdev) in _PTY_MAJORS
+        or path.startswith("/dev/pts/")
+        or bool(re.fullmatch(r"/dev/ttys\d+", path))
+    )
+
+
+def _open_port(spec: str, settings: SerialSettings, timeout: float) -> Any:
+    """``open_serial`` without the pty fallback."""
     import serial  # imported here: --help must not pay for it
 
     kwargs = settings.as_kwargs()
@@ -397,9 +444,11 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
     While it waits it keeps yielding idle ticks, so a live view goes on counting the seconds since
     the last frame instead of freezing; Ctrl-C ends the wait at once.
     """
-    port = open_serial(spec, settings)
+    pty_note = _once(log)
+    port = open_serial(spec, settings, pty_note=pty_note)
     state: dict[str, Any] = {"port": port}
-    src = Source(spec, True, lambda: iter(()), description=f"{spec} {settings}")
+    opened = settings if "://" in spec else settings.with_overrides(parity=getattr(port, "parity", None))
+    src = Source(spec, True, lambda: iter(()), description=f"{spec} {opened}")
     is_socket = spec.startswith("socket://")
 
     def chunks() -> Iterator[bytes]:
@@ -427,7 +476,7 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
                     yield b""
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 try:
-                    state["port"] = open_serial(spec, settings)
+                    state["port"] = open_serial(spec, settings, pty_note=pty_note)
                 except SourceError as e:
                     log(f"still waiting for {spec}: {e}")
                     continue
@@ -438,6 +487,18 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
     src._chunks = chunks
     src._close = lambda: _close_quietly(state["port"])
     return src
+
+
+def _once(log: Log) -> Log:
+    """``log``, but each distinct message only the first time (a reopened port says it again)."""
+    said: set[str] = set()
+
+    def say(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            log(message)
+
+    return say
 
 
 def read_available(port: Any, is_socket: bool) -> bytes:
