@@ -18,14 +18,15 @@ import threading
 import time
 import types
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from amsread.errors import SourceError
+from amsread.errors import NoSuchDeviceError, SourceError
 from amsread.hdlc import FrameSplitter
 from amsread.pipeline import Pipeline
 from amsread.settings import DEFAULT
-from amsread.source import open_serial, open_source
+from amsread.source import is_serial_spec, open_serial, open_source
 from conftest import raw
 from live_util import HARD_TIMEOUT, Lines, amsread, child_env, process
 
@@ -187,3 +188,43 @@ def test_probe_judging_settings_gets_no_fallback(pty: tuple[int, str]) -> None:
     except SourceError:
         return  # refused, as it should be without pty_note
     assert notes == []  # this kernel takes the parity: no fallback happened at all
+
+
+# --------------------------------------------------------------------------------------------
+# sources that are not ports: one clear line and the right exit status
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "message"),
+    [
+        (
+            "socket://localhost",
+            2,
+            "cannot open socket://localhost: no port number: write socket://HOST:PORT, "
+            "for example socket://localhost:2000",
+        ),
+        ("socket://", 2, "cannot open socket://: no port number: write socket://HOST:PORT"),
+        ("socket://bridge:99999", 2, "cannot open socket://bridge:99999: bad port number"),
+        ("rfc2217://bridge", 2, "cannot open rfc2217://bridge: no port number"),
+        ("/dev/null", 3, "not a serial port: /dev/null is a device that is not a terminal"),
+    ],
+)
+def test_not_a_port_is_one_clear_line(spec: str, status: int, message: str) -> None:
+    result = subprocess.run(
+        amsread("csv", spec), capture_output=True, text=True, timeout=HARD_TIMEOUT, env=child_env()
+    )
+    assert result.returncode == status
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"Error: {message}")
+
+
+def test_a_capture_file_where_a_port_is_expected(tmp_path: Path) -> None:
+    """A regular file named like a port (``echo … > /dev/ttyUSB0`` with no adapter creates one)
+    is read as a port, and the refusal says what it is; other files stay captures."""
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(raw("amshan_aidon_list1_1"))
+    with pytest.raises(NoSuchDeviceError, match=r"not a serial port: .*capture.bin is a regular file"):
+        open_serial(str(capture), DEFAULT)
+    assert is_serial_spec("/dev/ttyUSB0") and not is_serial_spec(str(capture))

@@ -198,6 +198,10 @@ class SourceRequest:
         return open_source(self.spec, self.settings, input_format=self.input_format, record=self.record)
 
 
+#: A name only a serial port has: a file by that name is a mistake, never a capture (see ``_what_it_is``).
+_PORT_NAME: Final = re.compile(r"/dev/(tty|cu\.|rfcomm)[^/]*")
+
+
 def is_serial_spec(spec: str) -> bool:
     """A URL or something that is not a regular file: open it with pyserial."""
     if "://" in spec:
@@ -206,7 +210,7 @@ def is_serial_spec(spec: str) -> bool:
         mode = os.stat(spec).st_mode
     except OSError:
         return spec.startswith("/dev/") or spec.upper().startswith("COM")
-    return stat.S_ISCHR(mode)
+    return stat.S_ISCHR(mode) or bool(_PORT_NAME.fullmatch(spec))
 
 
 def open_source(
@@ -356,6 +360,7 @@ def _open_port(spec: str, settings: SerialSettings, timeout: float) -> Any:
     kwargs = settings.as_kwargs()
     if "://" not in spec and os.name == "posix":
         kwargs["exclusive"] = True
+    _check_network_url(spec)
     try:
         if spec.startswith("socket://"):
             return _open_socket(spec, timeout, kwargs)
@@ -367,6 +372,29 @@ def _open_port(spec: str, settings: SerialSettings, timeout: float) -> Any:
     except _TERMIOS_ERRORS as e:  # pyserial lets tcsetattr's EINVAL through: the driver refused a setting
         refused = f"the port refused the settings {settings} ({e.args[-1]})"
         raise SourceError(f"cannot open {spec}: {refused}") from e
+
+
+#: pyserial URL schemes that name a TCP host and port.
+_NETWORK_SCHEMES: Final = ("socket", "rfc2217")
+
+
+def _check_network_url(spec: str) -> None:
+    """A ``socket://``/``rfc2217://`` URL must name a port: say so in words, before pyserial
+    compares the missing port with a number and says something about ``NoneType``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(spec)
+    if parts.scheme not in _NETWORK_SCHEMES:
+        return
+    example = f"{parts.scheme}://{parts.hostname or '192.168.1.50'}:2000"
+    try:
+        port = parts.port
+    except ValueError as e:
+        raise SourceError(f"cannot open {spec}: bad port number ({e}); write it as {example}") from e
+    if port is None:
+        raise SourceError(
+            f"cannot open {spec}: no port number: write {parts.scheme}://HOST:PORT, for example {example}"
+        )
 
 
 def _open_socket(spec: str, timeout: float, kwargs: dict[str, Any]) -> Any:
@@ -428,10 +456,25 @@ def _classify_serial_error(spec: str, e: Exception) -> SourceError:
         )
     if code == errno.EBUSY or "lock" in text.lower() or "busy" in text.lower():
         return PortBusyError(f"port busy: {spec} is in use by another program")
+    if code == errno.ENXIO or "No such device or address" in text:
+        return NoSuchDeviceError(f"no such device: nothing answers behind {spec} (try `amsread ports`)")
+    if "Could not configure port" in text:  # tcgetattr failed: no terminal behind the name
+        return NoSuchDeviceError(f"not a serial port: {spec} {_what_it_is(spec)}")
     if "could not open port" in text.lower():
         detail = text.split(": ", 1)[-1]
         return SourceError(f"cannot open {spec}: {detail}")
     return SourceError(f"cannot open {spec}: {text}")
+
+
+def _what_it_is(spec: str) -> str:
+    """Words for a path that is no terminal: a capture file where a port was meant, or /dev/null."""
+    try:
+        mode = os.stat(spec).st_mode
+    except OSError:
+        return "cannot be configured"
+    if stat.S_ISREG(mode):
+        return "is a regular file (left by a write while no adapter was plugged in?), not a port"
+    return "is a device that is not a terminal (try `amsread ports`)"
 
 
 #: Longest wait between attempts to reopen a lost source.
