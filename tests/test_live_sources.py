@@ -8,12 +8,15 @@ Real parts only: sockets on 127.0.0.1, pseudo-terminals, child processes.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
+import termios
 import threading
 import time
 import types
@@ -28,7 +31,7 @@ from amsread.pipeline import Pipeline
 from amsread.settings import DEFAULT
 from amsread.source import is_serial_spec, open_serial, open_source
 from conftest import raw
-from live_util import HARD_TIMEOUT, Lines, amsread, child_env, process
+from live_util import HARD_TIMEOUT, Lines, amsread, child_env, process, wait_until
 
 # --------------------------------------------------------------------------------------------
 # the idle flush keeps each frame's arrival time
@@ -76,14 +79,18 @@ def test_splitter_flush_stamps_each_frame_with_its_own_closing_flag() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _sends_on_connect(data: bytes) -> tuple[socket.socket, threading.Thread]:
-    """A bridge on 127.0.0.1 that sends ``data`` the instant a client connects, then stays open
-    until the client leaves."""
+def _sends_on_connect(
+    data: bytes, go: threading.Event | None = None
+) -> tuple[socket.socket, threading.Thread]:
+    """A bridge on 127.0.0.1 that sends ``data`` the instant a client connects (or once ``go`` is
+    set), then stays open until the client leaves."""
     srv = socket.create_server(("127.0.0.1", 0))
     srv.settimeout(HARD_TIMEOUT)
 
     def run() -> None:
         with srv, srv.accept()[0] as conn:
+            if go is not None:
+                go.wait(HARD_TIMEOUT)
             conn.sendall(data)
             conn.settimeout(HARD_TIMEOUT)
             with contextlib.suppress(OSError):
@@ -228,3 +235,67 @@ def test_a_capture_file_where_a_port_is_expected(tmp_path: Path) -> None:
     with pytest.raises(NoSuchDeviceError, match=r"not a serial port: .*capture.bin is a regular file"):
         open_serial(str(capture), DEFAULT)
     assert is_serial_spec("/dev/ttyUSB0") and not is_serial_spec(str(capture))
+
+
+# --------------------------------------------------------------------------------------------
+# SIGINT, SIGTERM, SIGHUP: the summary, and every frame split before the stop in it
+# --------------------------------------------------------------------------------------------
+
+BURST = 200
+
+
+def _small_pipe() -> tuple[int, int]:
+    """A pipe that holds one page, so a child writing rows to it blocks after a few dozen."""
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+    return r, w
+
+
+def _pipe_full(fd: int) -> bool:
+    held = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+    return int.from_bytes(held, sys.byteorder) >= 4096 - 200  # less than a row of room left
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 0), (signal.SIGHUP, 0)]
+)
+def test_a_stop_signal_summarises_every_frame_already_split(signum: int, status: int) -> None:
+    """A bridge sends a burst of frames; the reader splits them at once but blocks printing the
+    rows (stdout is full); then the signal. Every frame split must still be decoded, printed and
+    counted before the summary: rows printed = readings counted = frames counted."""
+    frame = raw("amshan_aidon_list1_1")
+    go = threading.Event()  # send after the readiness line: this is not about the connection
+    srv, bridge = _sends_on_connect(frame * BURST, go)
+    r, w = _small_pipe()
+    argv = amsread("csv", f"socket://127.0.0.1:{srv.getsockname()[1]}", "--no-header")
+    with process(argv, stdout=w, stderr=subprocess.PIPE, env=child_env()) as reader:
+        os.close(w)
+        err = Lines(reader.stderr)
+        err.wait_for(lambda line: line.startswith("reading socket://"))
+        go.set()
+        wait_until(lambda: _pipe_full(r), what="the reader to fill its stdout")
+        reader.send_signal(signum)
+        with os.fdopen(r, "rb") as out:
+            rows = out.read().decode().splitlines()
+        assert reader.wait(HARD_TIMEOUT) == status
+        err.drain()
+    bridge.join(HARD_TIMEOUT)
+    summary = err.lines[-1]
+    assert summary == f"{len(rows)} frames: {len(rows)} readings; {len(rows) * len(frame)} bytes, 0 discarded"
+    assert len(rows) > 4096 // len(rows[0])  # more than fitted in the pipe when the signal came
+    assert not any("Traceback" in line for line in err.lines)
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 0), (signal.SIGHUP, 0)])
+def test_a_stop_signal_on_a_silent_port_ends_with_the_summary(
+    pty_path: str, signum: int, status: int
+) -> None:
+    with process(
+        amsread("json", pty_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()
+    ) as reader:
+        err = Lines(reader.stderr)
+        err.wait_for(lambda line: line.startswith("reading "))
+        reader.send_signal(signum)
+        assert reader.wait(HARD_TIMEOUT) == status
+        err.drain()
+    assert err.lines[-1] == "0 frames; 0 bytes, 0 discarded"

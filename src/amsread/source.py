@@ -161,6 +161,11 @@ class Source:
     record: IO[bytes] | None = None
     description: str = ""
     reconnects: int = field(default=0)
+    #: Its reads return within ``READ_TIMEOUT``, so a stop can wait for the current one to end.
+    stoppable: bool = False
+    #: Set (by a signal handler) to end the iteration after the chunk in hand: what was read is
+    #: handed on whole and the pipeline ends as at the end of a capture, counting every frame.
+    stopping: bool = False
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._chunks():
@@ -168,6 +173,8 @@ class Source:
                 self.record.write(chunk)
                 self.record.flush()
             yield chunk
+            if self.stopping:
+                return
 
     def close(self) -> None:
         self._close()
@@ -491,7 +498,7 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
     port = open_serial(spec, settings, pty_note=pty_note)
     state: dict[str, Any] = {"port": port}
     opened = settings if "://" in spec else settings.with_overrides(parity=getattr(port, "parity", None))
-    src = Source(spec, True, lambda: iter(()), description=f"{spec} {opened}")
+    src = Source(spec, True, lambda: iter(()), description=f"{spec} {opened}", stoppable=True)
     is_socket = spec.startswith("socket://")
 
     def chunks() -> Iterator[bytes]:

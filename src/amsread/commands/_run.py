@@ -1,15 +1,17 @@
 """The loop every reading command shares: open the source, run the pipeline, summarise at the end.
 
 The summary goes to stderr at every exit: the end of a capture, ``--count`` reached, Ctrl-C
-(then exit 130), or a closed pipe (then quietly).
+(then exit 130), SIGTERM or SIGHUP (then exit 0), or a closed pipe (then quietly).
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
@@ -46,28 +48,77 @@ def running(
         on_warning=None if request.quiet else note,
     )
     quiet = request.quiet
-    if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
-        note(f"reading {src.description}")
-    interrupted = False
-    broken_pipe = False
-    try:
-        yield src, pipeline
-    except KeyboardInterrupt:
-        interrupted = True
-    except BrokenPipeError:
-        broken_pipe = True  # the reader of stdout left (`| head`): end quietly
-    finally:
-        src.close()
-        if not quiet and not broken_pipe:
-            with contextlib.suppress(Exception):
-                note(pipeline.stats.summary())
-    if interrupted:
-        raise click.exceptions.Abort()
+    with _stop_on_signals(src) as stop:
+        if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
+            note(f"reading {src.description}")
+        interrupted = False
+        broken_pipe = False
+        try:
+            yield src, pipeline
+        except KeyboardInterrupt:
+            interrupted = True
+        except BrokenPipeError:
+            broken_pipe = True  # the reader of stdout left (`| head`): end quietly
+        finally:
+            src.close()
+            if not quiet and not broken_pipe:
+                with contextlib.suppress(Exception):
+                    note(pipeline.stats.summary())
     if broken_pipe:
         from amsread.cli import silence_stdout
 
         silence_stdout()
         raise click.exceptions.Exit(0)
+    if stop.signum == signal.SIGINT or (interrupted and stop.signum is None):
+        raise click.exceptions.Abort()
+
+
+class _Stop:
+    """The first stop signal received, if any."""
+
+    signum: int | None = None
+
+
+#: Signals that end a run like the end of a capture: the summary, then exit 130 for Ctrl-C, 0 for
+#: SIGTERM and SIGHUP (a stop asked of a service or a closed session is an orderly end, and a
+#: service manager counts 143 as a failure).
+STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(src: Source) -> Iterator[_Stop]:
+    """Turn SIGINT, SIGTERM and SIGHUP into an orderly end while the block runs.
+
+    A source whose reads time out (a port, a socket) is asked to stop after the chunk in hand, so
+    every frame already split is decoded, printed and counted before the summary. Any other source
+    (stdin may block in a read for ever), or a second signal, stops at once with
+    ``KeyboardInterrupt``. A signal the parent set to be ignored (``nohup``) stays ignored.
+    """
+    stop = _Stop()
+
+    def handle(signum: int, frame: object) -> None:
+        first = stop.signum is None
+        if first:
+            stop.signum = signum
+        if first and src.stoppable:
+            src.stopping = True
+            return
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may
+        yield stop
+        return
+    previous = {}
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handle)
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def take(items: Iterator[Any], count: int | None) -> Iterator[Any]:
