@@ -31,7 +31,7 @@ from amsread.pipeline import Pipeline
 from amsread.settings import DEFAULT
 from amsread.source import is_serial_spec, open_serial, open_source
 from conftest import raw
-from live_util import HARD_TIMEOUT, Lines, amsread, child_env, process, wait_until
+from live_util import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process, wait_until
 
 # --------------------------------------------------------------------------------------------
 # the idle flush keeps each frame's arrival time
@@ -299,3 +299,86 @@ def test_a_stop_signal_on_a_silent_port_ends_with_the_summary(
         assert reader.wait(HARD_TIMEOUT) == status
         err.drain()
     assert err.lines[-1] == "0 frames; 0 bytes, 0 discarded"
+
+
+# --------------------------------------------------------------------------------------------
+# a silent source: the watchdog, reconnecting, and exit 7
+# --------------------------------------------------------------------------------------------
+
+SILENCE_HINT = (
+    "is the HAN port open (some grid companies open it only on request), and the adapter on its pins?"
+)
+
+
+def test_a_silent_port_is_reported_once_and_read_on(pty: tuple[int, str]) -> None:
+    master, path = pty
+    frame = raw("amshan_aidon_list1_1")
+    argv = amsread("json", path, "--idle-timeout", "0.2", "--count", "1")
+    with process(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()) as reader:
+        err = Lines(reader.stderr)
+        err.wait_for(lambda line: line.startswith(f"no bytes from {path} for 0.2 s"))
+        os.write(master, frame)
+        out = Lines(reader.stdout).drain()
+        assert reader.wait(HARD_TIMEOUT) == 0
+        err.drain()
+    assert json.loads(out[0])["active_power_import"] == 1661
+    silences = [line for line in err.lines if line.startswith("no bytes")]
+    assert silences == [f"no bytes from {path} for 0.2 s: {SILENCE_HINT}"]
+
+
+def test_a_silent_socket_is_reconnected() -> None:
+    """A bridge that accepts and then sends nothing (hung, or its serial side dead): the reader
+    says so once and connects again; the second connection brings a frame."""
+    frame = raw("amshan_aidon_list1_1")
+    srv = socket.create_server(("127.0.0.1", 0))
+    srv.settimeout(HARD_TIMEOUT)
+    spec = f"socket://127.0.0.1:{srv.getsockname()[1]}"
+    argv = amsread("json", spec, "--idle-timeout", "0.3", "--count", "1")
+    with srv, process(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()) as reader:
+        first, _ = srv.accept()  # and stays silent
+        with first:
+            second, _ = srv.accept()  # the reader gave up on the first connection
+        with second:
+            second.sendall(frame)
+            out = Lines(reader.stdout).drain()
+        assert reader.wait(HARD_TIMEOUT) == 0
+        err = Lines(reader.stderr).drain()
+    assert json.loads(out[0])["active_power_import"] == 1661
+    assert [line for line in err if line.startswith("no bytes")] == [
+        f"no bytes from {spec} for 0.3 s: {SILENCE_HINT} Reconnecting."
+    ]
+
+
+def test_exit_on_loss_ends_with_7_after_the_summary() -> None:
+    """README: exit 7, source lost. With --exit-on-loss a bridge that goes away ends the run."""
+    port, go = free_port(), threading.Event()
+    bridge = FrameServer(port)
+    bridge.serve([raw("amshan_aidon_list1_1")], go=go)  # one frame, then it closes and stops listening
+    spec = f"socket://127.0.0.1:{port}"
+    argv = amsread("json", spec, "--exit-on-loss")
+    with process(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()) as reader:
+        err = Lines(reader.stderr)
+        err.wait_for(lambda line: line.startswith("reading socket://"))
+        go.set()
+        out = Lines(reader.stdout).drain()
+        assert reader.wait(HARD_TIMEOUT) == 7
+        err.drain()
+    bridge.join()
+    assert json.loads(out[0])["active_power_import"] == 1661
+    assert err.lines[-2] == "1 frame: 1 reading; 44 bytes, 0 discarded"
+    assert err.lines[-1].startswith(f"Error: lost {spec}")
+
+
+def test_exit_on_loss_counts_a_silence_as_a_loss(pty_path: str) -> None:
+    result = subprocess.run(
+        amsread("csv", pty_path, "--idle-timeout", "0.2", "--exit-on-loss"),
+        capture_output=True,
+        text=True,
+        timeout=HARD_TIMEOUT,
+        env=child_env(),
+    )
+    assert result.returncode == 7
+    assert result.stderr.splitlines()[-2:] == [
+        "0 frames; 0 bytes, 0 discarded",
+        f"Error: lost {pty_path}: no bytes for 0.2 s",
+    ]

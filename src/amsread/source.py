@@ -198,11 +198,22 @@ class SourceRequest:
     strict: bool = False
     quiet: bool = False
     verbose: bool = False
+    #: Seconds without a byte before a live port or socket is called silent (0: never).
+    idle_timeout: float = 30.0
+    #: End the run (exit 7) when a live source is lost or silent, instead of reopening it.
+    exit_on_loss: bool = False
 
     def open(self) -> Source:
         if self.spec is None:
             raise SourceError("no source given")
-        return open_source(self.spec, self.settings, input_format=self.input_format, record=self.record)
+        return open_source(
+            self.spec,
+            self.settings,
+            input_format=self.input_format,
+            record=self.record,
+            reconnect=not self.exit_on_loss,
+            idle_timeout=self.idle_timeout or None,
+        )
 
 
 #: A name only a serial port has: a file by that name is a mistake, never a capture (see ``_what_it_is``).
@@ -229,6 +240,7 @@ def open_source(
     reconnect: bool = True,
     log: Log = _stderr,
     stdin: IO[bytes] | None = None,
+    idle_timeout: float | None = None,
 ) -> Source:
     """Open ``spec`` as a byte source; raise a ``SourceError`` subclass with one clear message."""
     recorder = open_record(record) if record else None
@@ -236,7 +248,7 @@ def open_source(
         stream = stdin if stdin is not None else sys.stdin.buffer
         src = Source("stdin", _is_live_stream(stream), lambda: _stream_chunks(stream, input_format))
     elif is_serial_spec(spec):
-        src = _serial_source(spec, settings, reconnect=reconnect, log=log)
+        src = _serial_source(spec, settings, reconnect=reconnect, log=log, idle_timeout=idle_timeout)
     else:
         src = _file_source(spec, input_format)
     src.record = recorder
@@ -488,11 +500,19 @@ def _what_it_is(spec: str) -> str:
 MAX_BACKOFF: Final = 30.0
 
 
-def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log: Log) -> Source:
+def _serial_source(
+    spec: str, settings: SerialSettings, *, reconnect: bool, log: Log, idle_timeout: float | None = None
+) -> Source:
     """A live port or URL that survives being lost: it says so on stderr and reopens with backoff.
 
     While it waits it keeps yielding idle ticks, so a live view goes on counting the seconds since
     the last frame instead of freezing; Ctrl-C ends the wait at once.
+
+    ``idle_timeout`` is the watchdog: a meter pushes every few seconds, so that long without a
+    byte means the HAN port is closed, the cable wrong, or a bridge hung with its connection open.
+    The silence is said once (until bytes come again); a network source is then reconnected,
+    since a hung bridge or a half-open connection only recovers that way. Without ``reconnect``
+    a silence is a loss like any other: ``SourceLostError``.
     """
     pty_note = _once(log)
     port = open_serial(spec, settings, pty_note=pty_note)
@@ -500,25 +520,45 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
     opened = settings if "://" in spec else settings.with_overrides(parity=getattr(port, "parity", None))
     src = Source(spec, True, lambda: iter(()), description=f"{spec} {opened}", stoppable=True)
     is_socket = spec.startswith("socket://")
+    network = spec.split("://", 1)[0] in _NETWORK_SCHEMES
 
     def chunks() -> Iterator[bytes]:
         import serial
 
         backoff = 0.5
+        silent_since = time.monotonic()
+        warned = False  # the silence going on has been reported
         while True:
             p = state["port"]
+            quietly = False  # a reconnect after a reported silence says nothing more
             try:
                 while True:
                     data = read_available(p, is_socket)
-                    if not data and "://" not in spec and not _device_present(spec):
+                    now = time.monotonic()
+                    if data:
+                        silent_since, warned = now, False
+                    elif "://" not in spec and not _device_present(spec):
                         raise serial.SerialException("device disappeared")
+                    elif idle_timeout and now - silent_since >= idle_timeout:
+                        if not reconnect or network:
+                            quietly = warned
+                            raise SourceLostError(f"no bytes for {idle_timeout:g} s")
+                        if not warned:
+                            log(f"no bytes from {spec} for {idle_timeout:g} s: {_SILENCE_HINT}")
+                            warned = True
                     yield data
                     backoff = 0.5
-            except (serial.SerialException, OSError) as e:
+            except (serial.SerialException, OSError, SourceLostError) as e:
                 _close_quietly(p)
                 if not reconnect:
                     raise SourceLostError(f"lost {spec}: {e}") from e
-                log(f"lost {spec} ({_short(e)}); reopening")
+                if isinstance(e, SourceLostError):  # silence: say it once, reconnect quietly
+                    if not quietly:
+                        log(f"no bytes from {spec} for {idle_timeout:g} s: {_SILENCE_HINT} Reconnecting.")
+                    warned = True
+                else:
+                    log(f"lost {spec} ({_short(e)}); reopening")
+                    warned = False
             while True:
                 deadline = time.monotonic() + backoff
                 while (left := deadline - time.monotonic()) > 0:
@@ -531,12 +571,20 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
                     log(f"still waiting for {spec}: {e}")
                     continue
                 src.reconnects += 1
-                log(f"reopened {spec}")
+                if not warned:
+                    log(f"reopened {spec}")
+                silent_since = time.monotonic()
                 break
 
     src._chunks = chunks
     src._close = lambda: _close_quietly(state["port"])
     return src
+
+
+#: What a silent HAN port usually means.
+_SILENCE_HINT: Final = (
+    "is the HAN port open (some grid companies open it only on request), and the adapter on its pins?"
+)
 
 
 def _once(log: Log) -> Log:

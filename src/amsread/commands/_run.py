@@ -121,6 +121,37 @@ def _stop_on_signals(src: Source) -> Iterator[_Stop]:
             signal.signal(signum, handler)
 
 
+def live_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--idle-timeout and --exit-on-loss, folded into the ``source`` request (``SourceRequest``).
+
+    ``cli.source_options`` applies it, so every reading command has them.
+    """
+    import dataclasses
+    import functools
+
+    @click.option(
+        "--idle-timeout",
+        type=click.FloatRange(min=0),
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Say so on stderr when a port or socket sends nothing this long (a socket is also "
+        "reconnected); 0 never does.",
+    )
+    @click.option(
+        "--exit-on-loss",
+        is_flag=True,
+        help="End with exit status 7 when a port or socket is lost or silent, instead of reopening it.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, idle_timeout: float, exit_on_loss: bool, **kwargs: Any) -> Any:
+        request = kwargs["source"]
+        kwargs["source"] = dataclasses.replace(request, idle_timeout=idle_timeout, exit_on_loss=exit_on_loss)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
 def take(items: Iterator[Any], count: int | None) -> Iterator[Any]:
     """At most ``count`` items (all when None)."""
     if count is None:
