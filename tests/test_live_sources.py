@@ -382,3 +382,21 @@ def test_exit_on_loss_counts_a_silence_as_a_loss(pty_path: str) -> None:
         "0 frames; 0 bytes, 0 discarded",
         f"Error: lost {pty_path}: no bytes for 0.2 s",
     ]
+
+
+def test_sigterm_on_stdin_ends_with_the_summary_and_0() -> None:
+    """Standard input may block in a read for ever, so it is not asked to stop but stopped at
+    once, as Ctrl-C always did; SIGTERM still ends with the summary and exit 0."""
+    frame = raw("amshan_aidon_list1_1")
+    argv = amsread("json", "-")
+    with process(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()
+    ) as reader:
+        assert reader.stdin is not None
+        reader.stdin.write(frame)
+        reader.stdin.flush()
+        Lines(reader.stdout).wait_for(lambda line: line.startswith("{"))
+        reader.send_signal(signal.SIGTERM)
+        assert reader.wait(HARD_TIMEOUT) == 0
+        err = Lines(reader.stderr).drain()
+    assert err[-1] == "1 frame: 1 reading; 44 bytes, 0 discarded"
