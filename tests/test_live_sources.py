@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -400,3 +401,26 @@ def test_sigterm_on_stdin_ends_with_the_summary_and_0() -> None:
         assert reader.wait(HARD_TIMEOUT) == 0
         err = Lines(reader.stderr).drain()
     assert err[-1] == "1 frame: 1 reading; 44 bytes, 0 discarded"
+
+
+def test_ctrl_c_on_stdin_in_the_middle_of_a_chunk_counts_every_frame_split() -> None:
+    """Standard input stops at once only while it waits for bytes; in the middle of a chunk the
+    frames already split are printed and counted first. The stop leaves the frame the chunk cut in
+    half, which the summary counts as truncated."""
+    frame = raw("amshan_aidon_list1_1")
+    r, w = _small_pipe()
+    argv = amsread("csv", "-", "--no-header")
+    with process(argv, stdin=subprocess.PIPE, stdout=w, stderr=subprocess.PIPE, env=child_env()) as reader:
+        os.close(w)
+        assert reader.stdin is not None
+        reader.stdin.write(frame * BURST)
+        reader.stdin.flush()
+        wait_until(lambda: _pipe_full(r), what="the reader to fill its stdout")
+        reader.send_signal(signal.SIGINT)
+        with os.fdopen(r, "rb") as out:
+            rows = out.read().decode().splitlines()
+        assert reader.wait(HARD_TIMEOUT) == 130
+        err = Lines(reader.stderr).drain()
+    m = re.fullmatch(r"(\d+) frames: (\d+) readings(, 1 truncated)?; \d+ bytes, \d+ discarded", err[-1])
+    assert m is not None, err
+    assert int(m.group(1)) == int(m.group(2)) == len(rows) > 4096 // len(rows[0])

@@ -166,15 +166,23 @@ class Source:
     #: Set (by a signal handler) to end the iteration after the chunk in hand: what was read is
     #: handed on whole and the pipeline ends as at the end of a capture, counting every frame.
     stopping: bool = False
+    #: True while waiting for the next chunk (no frame of it split yet), for the signal handler.
+    reading: bool = False
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks():
+        chunks = self._chunks()
+        while not self.stopping:
+            self.reading = True
+            try:
+                chunk = next(chunks, None)
+            finally:
+                self.reading = False
+            if chunk is None:
+                return
             if chunk and self.record is not None:
                 self.record.write(chunk)
                 self.record.flush()
             yield chunk
-            if self.stopping:
-                return
 
     def close(self) -> None:
         self._close()

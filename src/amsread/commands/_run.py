@@ -91,10 +91,11 @@ STOP_SIGNALS: Final = tuple(
 def _stop_on_signals(src: Source) -> Iterator[_Stop]:
     """Turn SIGINT, SIGTERM and SIGHUP into an orderly end while the block runs.
 
-    A source whose reads time out (a port, a socket) is asked to stop after the chunk in hand, so
-    every frame already split is decoded, printed and counted before the summary. Any other source
-    (stdin may block in a read for ever), or a second signal, stops at once with
-    ``KeyboardInterrupt``. A signal the parent set to be ignored (``nohup``) stays ignored.
+    A live source is asked to stop after the chunk in hand, so every frame already split is
+    decoded, printed and counted before the summary. Stopped at once with ``KeyboardInterrupt``:
+    a live source blocked in a read that may never return (stdin; nothing of the next chunk is
+    split yet, so nothing is lost), a replay (a long capture must not run to its end), and any
+    source at a second signal. A signal the parent set to be ignored (``nohup``) stays ignored.
     """
     stop = _Stop()
 
@@ -102,7 +103,7 @@ def _stop_on_signals(src: Source) -> Iterator[_Stop]:
         first = stop.signum is None
         if first:
             stop.signum = signum
-        if first and src.stoppable:
+        if first and src.live and (src.stoppable or not src.reading):
             src.stopping = True
             return
         raise KeyboardInterrupt
