@@ -546,39 +546,32 @@ def _serial_source(
         import serial
 
         backoff = 0.5
-        silent_since = time.monotonic()
-        warned = False  # the silence going on has been reported
+        silence = _Silence(spec, idle_timeout, log, time.monotonic())
         while True:
             p = state["port"]
-            quietly = False  # a reconnect after a reported silence says nothing more
             try:
                 while True:
                     data = read_available(p, is_socket)
                     now = time.monotonic()
                     if data:
-                        silent_since, warned = now, False
+                        silence.heard(now)
                     elif "://" not in spec and not _device_present(spec):
                         raise serial.SerialException("device disappeared")
-                    elif idle_timeout and now - silent_since >= idle_timeout:
+                    elif silence.overdue(now):
                         if not reconnect or network:
-                            quietly = warned
                             raise SourceLostError(f"no bytes for {idle_timeout:g} s")
-                        if not warned:
-                            log(f"no bytes from {spec} for {idle_timeout:g} s: {_SILENCE_HINT}")
-                            warned = True
+                        silence.report()
                     yield data
                     backoff = 0.5
             except (serial.SerialException, OSError, SourceLostError) as e:
                 _close_quietly(p)
                 if not reconnect:
                     raise SourceLostError(f"lost {spec}: {e}") from e
-                if isinstance(e, SourceLostError):  # silence: say it once, reconnect quietly
-                    if not quietly:
-                        log(f"no bytes from {spec} for {idle_timeout:g} s: {_SILENCE_HINT} Reconnecting.")
-                    warned = True
+                if isinstance(e, SourceLostError):  # a silent network source
+                    silence.report(" Reconnecting.")
                 else:
                     log(f"lost {spec} ({_short(e)}); reopening")
-                    warned = False
+                    silence.reported = False
             while True:
                 deadline = time.monotonic() + backoff
                 while (left := deadline - time.monotonic()) > 0:
@@ -591,9 +584,9 @@ def _serial_source(
                     log(f"still waiting for {spec}: {e}")
                     continue
                 src.reconnects += 1
-                if not warned:
+                if not silence.reported:  # after a reported silence, reconnects go unsaid
                     log(f"reopened {spec}")
-                silent_since = time.monotonic()
+                silence.since = time.monotonic()
                 break
 
     src._chunks = chunks
@@ -605,6 +598,29 @@ def _serial_source(
 _SILENCE_HINT: Final = (
     "is the HAN port open (some grid companies open it only on request), and the adapter on its pins?"
 )
+
+
+@dataclass(slots=True)
+class _Silence:
+    """The idle watchdog of one live source: when the last byte came, and whether the silence
+    going on has been reported (it is, once, until bytes come again)."""
+
+    spec: str
+    timeout: float | None
+    log: Log
+    since: float
+    reported: bool = False
+
+    def heard(self, now: float) -> None:
+        self.since, self.reported = now, False
+
+    def overdue(self, now: float) -> bool:
+        return bool(self.timeout) and now - self.since >= (self.timeout or 0)
+
+    def report(self, then: str = "") -> None:
+        if not self.reported:
+            self.log(f"no bytes from {self.spec} for {self.timeout:g} s: {_SILENCE_HINT}{then}")
+            self.reported = True
 
 
 def _once(log: Log) -> Log:
