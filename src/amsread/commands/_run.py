@@ -48,29 +48,31 @@ def running(
         on_warning=None if request.quiet else note,
     )
     quiet = request.quiet
-    with _stop_on_signals(src) as stop:
-        if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
-            note(f"reading {src.description}")
-        interrupted = False
-        broken_pipe = False
-        try:
-            yield src, pipeline
-        except KeyboardInterrupt:
-            interrupted = True
-        except BrokenPipeError:
-            broken_pipe = True  # the reader of stdout left (`| head`): end quietly
-        finally:
-            src.close()
-            if not quiet and not broken_pipe:
-                with contextlib.suppress(Exception):
-                    note(pipeline.stats.summary())
+    stop = _Stop()
+    restore_signals = _stop_on_signals(src, stop)
+    if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
+        note(f"reading {src.description}")
+    interrupted = False
+    broken_pipe = False
+    try:
+        yield src, pipeline
+    except KeyboardInterrupt:
+        interrupted = True
+    except BrokenPipeError:
+        broken_pipe = True  # the reader of stdout left (`| head`): end quietly
+    finally:
+        src.close()
+        if not quiet and not broken_pipe:
+            with contextlib.suppress(Exception):
+                note(pipeline.stats.summary())
+        restore_signals()
+    if stop.signum == signal.SIGINT or (interrupted and stop.signum is None):  # 130; SIGTERM/SIGHUP: 0
+        raise click.exceptions.Abort()
     if broken_pipe:
         from amsread.cli import silence_stdout
 
         silence_stdout()
         raise click.exceptions.Exit(0)
-    if stop.signum == signal.SIGINT or (interrupted and stop.signum is None):
-        raise click.exceptions.Abort()
 
 
 class _Stop:
@@ -87,9 +89,8 @@ STOP_SIGNALS: Final = tuple(
 )
 
 
-@contextlib.contextmanager
-def _stop_on_signals(src: Source) -> Iterator[_Stop]:
-    """Turn SIGINT, SIGTERM and SIGHUP into an orderly end while the block runs.
+def _stop_on_signals(src: Source, stop: _Stop) -> Callable[[], None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into an orderly end until the returned function is called.
 
     A live source is asked to stop after the chunk in hand, so every frame already split is
     decoded, printed and counted before the summary. Stopped at once with ``KeyboardInterrupt``:
@@ -97,7 +98,6 @@ def _stop_on_signals(src: Source) -> Iterator[_Stop]:
     split yet, so nothing is lost), a replay (a long capture must not run to its end), and any
     source at a second signal. A signal the parent set to be ignored (``nohup``) stays ignored.
     """
-    stop = _Stop()
 
     def handle(signum: int, frame: object) -> None:
         first = stop.signum is None
@@ -109,17 +109,17 @@ def _stop_on_signals(src: Source) -> Iterator[_Stop]:
         raise KeyboardInterrupt
 
     if threading.current_thread() is not threading.main_thread():  # only the main thread may
-        yield stop
-        return
+        return lambda: None
     previous = {}
     for signum in STOP_SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             previous[signum] = signal.signal(signum, handle)
-    try:
-        yield stop
-    finally:
+
+    def restore() -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+    return restore
 
 
 def live_options(func: Callable[..., Any]) -> Callable[..., Any]:
