@@ -213,8 +213,8 @@ class FrameServer:
         transform: Callable[[bytes], bytes] = bytes,
         go: threading.Event | None = None,
     ) -> None:
-        """Serve in a thread; with ``go``, send only once it is set (pyserial discards what a
-        socket holds when it opens, so a test waits for the reader's readiness line)."""
+        """Serve in a thread; with ``go``, send only once it is set (a test that means to send
+        to a running reader waits for its readiness line)."""
         ready = threading.Event()
 
         def run() -> None:

@@ -167,6 +167,9 @@ def source_options(func: Callable[..., Any] | None = None, *, required: bool = T
     """
     if func is None:
         return functools.partial(source_options, required=required)
+    from amsread.commands._run import live_options  # --idle-timeout, --exit-on-loss
+
+    func = live_options(func)
 
     @click.argument("source", metavar="SOURCE" if required else "[SOURCE]", required=required)
     @serial_options

@@ -1,15 +1,17 @@
 """The loop every reading command shares: open the source, run the pipeline, summarise at the end.
 
 The summary goes to stderr at every exit: the end of a capture, ``--count`` reached, Ctrl-C
-(then exit 130), or a closed pipe (then quietly).
+(then exit 130), SIGTERM or SIGHUP (then exit 0), or a closed pipe (then quietly).
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
@@ -52,6 +54,8 @@ def running(
         on_warning=None if request.quiet else note,
     )
     quiet = request.quiet
+    stop = _Stop()
+    restore_signals = _stop_on_signals(src, stop)
     if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
         note(f"reading {src.description}")
     interrupted = False
@@ -70,13 +74,92 @@ def running(
         if not quiet and not broken_pipe:
             with contextlib.suppress(Exception):
                 note(pipeline.stats.summary())
-    if interrupted:
+        restore_signals()
+    if stop.signum == signal.SIGINT or (interrupted and stop.signum is None):  # 130; SIGTERM/SIGHUP: 0
         raise click.exceptions.Abort()
     if broken_pipe:
         from amsread.cli import silence_stdout
 
         silence_stdout()
         raise click.exceptions.Exit(0)
+
+
+class _Stop:
+    """The first stop signal received, if any."""
+
+    signum: int | None = None
+
+
+#: Signals that end a run like the end of a capture: the summary, then exit 130 for Ctrl-C, 0 for
+#: SIGTERM and SIGHUP (a stop asked of a service or a closed session is an orderly end, and a
+#: service manager counts 143 as a failure).
+STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _stop_on_signals(src: Source, stop: _Stop) -> Callable[[], None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into an orderly end until the returned function is called.
+
+    A live source is asked to stop after the chunk in hand, so every frame already split is
+    decoded, printed and counted before the summary. Stopped at once with ``KeyboardInterrupt``:
+    a live source blocked in a read that may never return (stdin; nothing of the next chunk is
+    split yet, so nothing is lost), a replay (a long capture must not run to its end), and any
+    source at a second signal. A signal the parent set to be ignored (``nohup``) stays ignored.
+    """
+
+    def handle(signum: int, frame: object) -> None:
+        first = stop.signum is None
+        if first:
+            stop.signum = signum
+        if first and src.live and (src.stoppable or not src.reading):
+            src.stopping = True
+            return
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may
+        return lambda: None
+    previous = {}
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handle)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
+
+
+def live_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--idle-timeout and --exit-on-loss, folded into the ``source`` request (``SourceRequest``).
+
+    ``cli.source_options`` applies it, so every reading command has them.
+    """
+    import dataclasses
+    import functools
+
+    @click.option(
+        "--idle-timeout",
+        type=click.FloatRange(min=0),
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Say so on stderr when a port or socket sends nothing this long (a socket is also "
+        "reconnected); 0 never does.",
+    )
+    @click.option(
+        "--exit-on-loss",
+        is_flag=True,
+        help="End with exit status 7 when a port or socket is lost or silent, instead of reopening it.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, idle_timeout: float, exit_on_loss: bool, **kwargs: Any) -> Any:
+        request = kwargs["source"]
+        kwargs["source"] = dataclasses.replace(request, idle_timeout=idle_timeout, exit_on_loss=exit_on_loss)
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 def take(items: Iterator[Any], count: int | None) -> Iterator[Any]:
