@@ -8,22 +8,27 @@ no traceback, strict JSON, no control character on stdout, the real captures aro
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import traceback
 import unicodedata
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from amsread.cli import main
-from amsread.dlms import TAG, Data, NotificationHead
+from amsread.dlms import TAG, AxdrLength, Data, NotificationHead
 from amsread.hdlc import build_frame
 from amsread.obis import Obis
 from amsread.pipeline import Pipeline
-from amsread.readings import slot_for
+from amsread.readings import ReadingDecoder, slot_for
 from conftest import raw
 
 LLC = b"\xe6\xe7\x00"
@@ -349,6 +354,53 @@ def test_a_non_finite_power_never_reaches_the_trend() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# 5: the last guard in the pipeline
+# --------------------------------------------------------------------------------------------
+
+
+class BuggyDecoder(ReadingDecoder):
+    """The real decoder with one planted bug: frames whose power is 13 W raise a ZeroDivisionError.
+
+    No frame makes the real decoder fail today (the property test below keeps it so); the guard
+    is for the bug not yet found, so one is planted to see the guard work.
+    """
+
+    def decode(self, info: bytes, frame: Any = None) -> Any:
+        reading = super().decode(info, frame)
+        if reading is not None and reading.values.get("active_power_import") == 13:
+            return 1 / 0
+        return reading
+
+
+UNLUCKY = frame(register(POWER, node(TAG.DOUBLE_LONG_UNSIGNED, 13)))
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_exception_is_counted_told_once_and_the_next_frame_decodes(debug: bool) -> None:
+    warnings: list[str] = []
+    pipeline = Pipeline(on_warning=warnings.append)
+    pipeline.debug = debug
+    readings = list(pipeline.readings([UNLUCKY + AIDON_L1 + UNLUCKY + AIDON_L1], decoder=BuggyDecoder()))
+    assert [r.values for r in readings] == [{"active_power_import": 512}] * 2
+    assert pipeline.stats.errors == {"internal error": 2}
+    assert "2 internal error" in pipeline.stats.summary()
+    assert len(warnings) == 1
+    assert "please report" in warnings[0]
+    assert "ZeroDivisionError" in warnings[0]
+    assert ("Traceback" in warnings[0]) is debug
+
+
+def test_strict_stops_at_an_internal_error_with_its_cause() -> None:
+    from amsread.errors import InternalError
+
+    pipeline = Pipeline(strict=True)
+    with pytest.raises(InternalError) as caught:
+        list(pipeline.readings([UNLUCKY + AIDON_L1], decoder=BuggyDecoder()))
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
+    assert "ZeroDivisionError" in "".join(traceback.format_exception(caught.value))
+
+
+# --------------------------------------------------------------------------------------------
 # 6: the slot cache
 # --------------------------------------------------------------------------------------------
 
@@ -366,3 +418,130 @@ def test_frames_with_random_codes_do_not_grow_the_slot_cache_without_end() -> No
     assert _unknown_slot.cache_info().currsize <= UNKNOWN_SLOT_CACHE
     assert slot_for(POWER) is known  # a known code is cached for ever, whatever came in between
     assert slot_for(bytes((1, 0, 200, 0, 0, 255))).name == "1-0:200.0.0.255"
+
+
+# --------------------------------------------------------------------------------------------
+# the property: any A-XDR tree, any tag, any length form, among real captures
+# --------------------------------------------------------------------------------------------
+
+CODES = [
+    POWER,
+    EXPORT,
+    CURRENT_L1,
+    METER_TYPE,
+    UNKNOWN,
+    Obis.parse("1-1:0.2.129.255").to_bytes(),
+    Obis.parse("0-0:96.1.0.255").to_bytes(),
+    Obis.parse("0-0:1.0.0.255").to_bytes(),
+    Obis.parse("1-0:1.8.0.255").to_bytes(),
+]
+
+nasty_text = st.text(
+    alphabet=st.sampled_from(list("az09=+-@ .\\\t\r\n\x00\x07\x1b[]();\x7f\x9b\u202e\u2028é€")), max_size=24
+)
+
+
+def length(n: int, form: int) -> bytes:
+    """An A-XDR length in the minimal form (0) or the long form with ``form`` bytes."""
+    if form == 0 or n >= 1 << (8 * form):
+        return AxdrLength.build(n)
+    return bytes((0x80 | form,)) + n.to_bytes(form, "big")
+
+
+def leaf() -> st.SearchStrategy[bytes]:
+    """One encoded A-XDR leaf: every scalar tag, strings with any length form, any tag at all."""
+    ints = [
+        (TAG.BOOLEAN, 0, 255), (TAG.DOUBLE_LONG, -(2**31), 2**31 - 1), (TAG.DOUBLE_LONG_UNSIGNED, 0, 2**32 - 1),
+        (TAG.BCD, 0, 255), (TAG.INTEGER, -128, 127), (TAG.LONG, -(2**15), 2**15 - 1),
+        (TAG.UNSIGNED, 0, 255), (TAG.LONG_UNSIGNED, 0, 2**16 - 1), (TAG.LONG64, -(2**63), 2**63 - 1),
+        (TAG.LONG64_UNSIGNED, 0, 2**64 - 1), (TAG.ENUM, 0, 255),
+    ]  # fmt: skip
+    scalars = [st.integers(lo, hi).map(lambda v, t=t: Data.build(node(t, v))) for t, lo, hi in ints]
+    floats = [
+        st.floats(width=32).map(lambda v: Data.build(node(TAG.FLOAT32, v))),
+        st.floats().map(lambda v: Data.build(node(TAG.FLOAT64, v))),
+    ]
+    fixed = [
+        st.binary(min_size=n, max_size=n).map(lambda b, t=t: bytes((t,)) + b)
+        for t, n in ((0x19, 12), (0x1A, 5), (0x1B, 4))
+    ]
+    strings = st.builds(
+        lambda tag, payload, form: bytes((tag,)) + length(len(payload), form) + payload,
+        st.sampled_from([TAG.OCTET_STRING, TAG.VISIBLE_STRING, TAG.UTF8_STRING]),
+        st.one_of(
+            nasty_text.map(lambda s: s.encode("utf-8")), st.binary(max_size=16), st.sampled_from(CODES)
+        ),
+        st.integers(0, 4),
+    )
+    anything = st.binary(min_size=1, max_size=12)  # any tag, any bytes after it
+    return st.one_of(*scalars, *floats, *fixed, strings, anything, st.just(b"\x00"))
+
+
+def container(children: st.SearchStrategy[list[bytes]]) -> st.SearchStrategy[bytes]:
+    return st.builds(
+        lambda tag, kids, form: bytes((tag,)) + length(len(kids), form) + b"".join(kids),
+        st.sampled_from([TAG.ARRAY, TAG.STRUCTURE]),
+        children,
+        st.integers(0, 2),
+    )
+
+
+def registers() -> st.SearchStrategy[bytes]:
+    """Register structures with any code, any value and any scaler of any tag."""
+    return st.builds(
+        lambda code, value, scaler, unit: (
+            b"\x02\x03" + Data.build(octets(code)) + value + b"\x02\x02" + scaler + unit
+        ),
+        st.sampled_from(CODES) | st.binary(min_size=6, max_size=6),
+        leaf(),
+        leaf(),
+        leaf(),
+    )
+
+
+trees = st.recursive(leaf() | registers(), lambda kids: container(st.lists(kids, max_size=4)), max_leaves=8)
+hostile_frames = st.builds(
+    lambda body, form: build_frame(LLC + head(form) + body),
+    container(st.lists(trees | registers(), min_size=1, max_size=4)) | trees,
+    st.sampled_from([0x00, 0x0C, 0x09]),
+)
+
+
+@functools.cache
+def real_lines(name: str, kind: str) -> tuple[str, ...]:
+    """What ``amsread json|csv`` prints for the real capture alone."""
+    args = [kind, "-", "-q"] + (["--no-header"] if kind == "csv" else [])
+    return tuple(run(*args, input=raw(name))[1].splitlines())
+
+
+def is_subsequence(wanted: list[str], lines: list[str]) -> bool:
+    it = iter(lines)
+    return all(any(w == line for line in it) for w in wanted)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(hostile_frames, min_size=1, max_size=4), st.permutations(REAL), st.booleans())
+def test_any_frame_among_real_captures_is_survived(
+    tmp_path_factory: Any, hostile: list[bytes], order: list[str], from_file: bool
+) -> None:
+    stream = b""
+    for i, name in enumerate(order):
+        stream += raw(name) + (hostile[i] if i < len(hostile) else b"")
+    source, stdin = "-", stream
+    if from_file:
+        path: Path = tmp_path_factory.mktemp("hostile") / "capture.bin"
+        path.write_bytes(stream)
+        source, stdin = str(path), None
+    for kind in ("json", "csv"):
+        args = [kind, "--no-header"] if kind == "csv" else [kind]
+        code, out, err = run(*args, source, input=stdin)
+        assert code == 0, err
+        assert "Traceback" not in err
+        assert "internal error" not in err, err
+        assert controls(out) == [] and controls(err) == []
+        lines = out.splitlines()
+        if kind == "json":
+            for line in lines:
+                strict_json(line)
+        wanted = [line for name in order for line in real_lines(name, kind)]
+        assert wanted and is_subsequence(wanted, lines), (wanted, lines)

@@ -147,3 +147,10 @@ class ValueRangeError(DecodeError):
     print as hundreds of digits."""
 
     reason = "absurd value"
+
+
+class InternalError(DecodeError):
+    """A bug: the decoder raised something that is not an ``AmsReadError``. The pipeline counts it
+    and goes on with the next frame; the original exception is the ``__cause__``."""
+
+    reason = "internal error"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from amsread import cli
 from amsread.cli import note
 from amsread.errors import AmsReadError
 
@@ -45,6 +46,7 @@ def running(
         strict=request.strict,
         on_warning=None if request.quiet else note,
     )
+    pipeline.debug = cli._debug  # --debug: an internal error's warning carries its traceback
     quiet = request.quiet
     if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
         note(f"reading {src.description}")
