@@ -487,23 +487,45 @@ def container(children: st.SearchStrategy[list[bytes]]) -> st.SearchStrategy[byt
 
 
 def registers() -> st.SearchStrategy[bytes]:
-    """Register structures with any code, any value and any scaler of any tag."""
+    """Register structures with any code, any value and any scaler of any tag, weighted towards
+    what hurts: int8 scalers over their whole range, wide integers as scalers, NaN and infinite
+    floats, text with control bytes."""
+    int8 = st.integers(-128, 127).map(lambda v: Data.build(node(TAG.INTEGER, v)))
+    wide = st.sampled_from([TAG.DOUBLE_LONG, TAG.LONG64, TAG.LONG]).flatmap(
+        lambda t: st.integers(-(2**15), 2**15 - 1 if t == TAG.LONG else 2**31 - 1).map(
+            lambda v, t=t: Data.build(node(t, v))
+        )
+    )
+    floats = st.sampled_from([float("nan"), float("inf"), float("-inf"), 1e300, -0.0, 0.1]) | st.floats()
+    text = nasty_text.map(lambda s: s.encode("utf-8"))
+    values = st.one_of(
+        floats.map(lambda v: Data.build(node(TAG.FLOAT64, v))),
+        st.builds(
+            lambda t, b: Data.build(node(t, b)), st.sampled_from([TAG.VISIBLE_STRING, TAG.UTF8_STRING]), text
+        ),
+        st.integers(0, 2**32 - 1).map(lambda v: Data.build(node(TAG.DOUBLE_LONG_UNSIGNED, v))),
+        leaf(),
+    )
     return st.builds(
         lambda code, value, scaler, unit: (
             b"\x02\x03" + Data.build(octets(code)) + value + b"\x02\x02" + scaler + unit
         ),
         st.sampled_from(CODES) | st.binary(min_size=6, max_size=6),
-        leaf(),
-        leaf(),
-        leaf(),
+        values,
+        st.one_of(st.integers(-3, 3).map(lambda v: Data.build(node(TAG.INTEGER, v))), int8, wide, leaf()),
+        st.integers(0, 255).map(lambda v: Data.build(node(TAG.ENUM, v))) | leaf(),
     )
 
 
 trees = st.recursive(leaf() | registers(), lambda kids: container(st.lists(kids, max_size=4)), max_leaves=8)
+#: Bodies: mostly well-formed register lists (so the values reach the reading), else any tree.
+bodies = st.one_of(
+    container(st.lists(registers(), min_size=1, max_size=4)),
+    container(st.lists(trees | registers(), min_size=1, max_size=4)),
+    trees,
+)
 hostile_frames = st.builds(
-    lambda body, form: build_frame(LLC + head(form) + body),
-    container(st.lists(trees | registers(), min_size=1, max_size=4)) | trees,
-    st.sampled_from([0x00, 0x0C, 0x09]),
+    lambda body, form: build_frame(LLC + head(form) + body), bodies, st.sampled_from([0x00, 0x0C, 0x09])
 )
 
 
