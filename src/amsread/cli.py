@@ -241,7 +241,6 @@ def decode_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def make_decode_options(meter_tz: str, ct_ratio: str | None, country: str, meter: str | None) -> Any:
     """Validate the decode options; bad values are usage errors with one clear line."""
-    from decimal import Decimal, InvalidOperation
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from amsread.readings import DecodeOptions
@@ -250,17 +249,39 @@ def make_decode_options(meter_tz: str, ct_ratio: str | None, country: str, meter
         tz = ZoneInfo(meter_tz)
     except (ZoneInfoNotFoundError, ValueError) as e:
         raise click.BadParameter(f"unknown time zone {meter_tz!r}", param_hint="--meter-tz") from e
-    ratio = None
-    if ct_ratio is not None:
-        try:
-            num, _, den = ct_ratio.partition("/")
-            ratio = Decimal(num) / Decimal(den or 1)
-        except (InvalidOperation, ZeroDivisionError) as e:
-            raise click.BadParameter(f"not a ratio: {ct_ratio!r}", param_hint="--ct-ratio") from e
-        if ratio <= 0:
-            raise click.BadParameter("must be positive", param_hint="--ct-ratio")
+    ratio = parse_ct_ratio(ct_ratio) if ct_ratio is not None else None
     manufacturer = meter if meter in ("aidon", "kaifa", "kamstrup", "landisgyr") else None
     return DecodeOptions(meter_tz=tz, ct_ratio=ratio, country=country, manufacturer=manufacturer)
+
+
+#: A CT ratio's numerator and denominator stay below this, with at most ``CT_TERM_PLACES``
+#: decimals: real transformers are 50/5 to 5000/1, and the bound keeps the ratio's numerator below
+#: 10^18, so every scaled value stays exact in ``readings.VALUE_CONTEXT``.
+MAX_CT_TERM: Final = 1_000_000
+CT_TERM_PLACES: Final = 6
+
+
+def parse_ct_ratio(text: str) -> Any:
+    """``200/5``, ``40`` or ``7.5`` as an exact ``Fraction``; NaN, infinities, zero, negative and
+    huge ratios (``1e999999``) are refused as a bad option, not met later as a crash."""
+    from decimal import Decimal, InvalidOperation
+    from fractions import Fraction
+
+    def term(part: str) -> Fraction:
+        try:
+            number = Decimal(part.strip())
+        except InvalidOperation:
+            raise click.BadParameter(f"not a ratio: {text!r}", param_hint="--ct-ratio") from None
+        places = -int(number.as_tuple().exponent) if number.is_finite() else 0
+        if not number.is_finite() or not 0 < number < MAX_CT_TERM or places > CT_TERM_PLACES:
+            raise click.BadParameter(
+                f"{text!r}: give a positive ratio such as 200/5 or 40 (terms below {MAX_CT_TERM:,})",
+                param_hint="--ct-ratio",
+            )
+        return Fraction(number)
+
+    num, slash, den = text.partition("/")
+    return term(num) / (term(den) if slash else 1)
 
 
 def key_options(func: Callable[..., Any]) -> Callable[..., Any]:

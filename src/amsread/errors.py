@@ -144,6 +144,38 @@ class WrongKeyError(DecryptionError):
     )
 
 
+class ScalerError(DecodeError):
+    """A scaler-unit whose scaler is not an A-XDR integer (int8), or lies outside the range a
+    meter can mean (``readings.SCALER_RANGE``): scaling by it would print nonsense or never end."""
+
+    reason = "bad scaler"
+
+
+class NonFiniteValueError(DecodeError):
+    """A float32/float64 value that is NaN or infinite: not a measurement, and not JSON.
+
+    The whole message is skipped, not the one value: skips are counted per message, so the summary
+    tells of it; and a reading printed without the value would look like a meter that never sends
+    that quantity, where this one sent a fault.
+    """
+
+    reason = "NaN or infinity"
+
+
+class ValueRangeError(DecodeError):
+    """A number too large or too small to be a reading (``readings.MAX_ADJUSTED``), which would
+    print as hundreds of digits."""
+
+    reason = "absurd value"
+
+
+class InternalError(DecodeError):
+    """A bug: the decoder raised something that is not an ``AmsReadError``. The pipeline counts it
+    and goes on with the next frame; the original exception is the ``__cause__``."""
+
+    reason = "internal error"
+
+
 # --- output ----------------------------------------------------------------------------------
 
 

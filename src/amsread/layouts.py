@@ -23,6 +23,7 @@ each checked against the real captures in ``tests/data/valid``.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from typing import Any, Final
@@ -758,6 +759,13 @@ def declare_apdu(layout: Layout, form: int) -> c.Struct:
 _MISMATCH: Final = (c.ConstructError, struct.error, ValueError, IndexError)
 
 
+@functools.cache
+def _compiled_apdu(layout: Layout, form: int) -> Any:
+    """``declare_apdu`` compiled once per process: compiling takes milliseconds, and every decoder
+    (each command run, each test) would otherwise pay it again for the same table."""
+    return declare_apdu(layout, form).compile()
+
+
 class CompiledLayout:
     """A layout with its declarations and what each parsed value means.
 
@@ -796,7 +804,7 @@ class CompiledLayout:
     def apdu(self, form: int) -> Any:
         compiled = self._apdu.get(form)
         if compiled is None:
-            compiled = self._apdu[form] = declare_apdu(self.layout, form).compile()
+            compiled = self._apdu[form] = _compiled_apdu(self.layout, form)
         return compiled
 
     def build(self, values: dict[str, Any]) -> bytes:

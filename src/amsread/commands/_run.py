@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
+from amsread import cli
 from amsread.cli import note
 from amsread.errors import AmsReadError, OutputError
 
@@ -53,6 +54,7 @@ def running(
         strict=request.strict,
         on_warning=None if request.quiet else note,
     )
+    pipeline.debug = cli._debug  # --debug: an internal error's warning carries its traceback
     quiet = request.quiet
     stop = _Stop()
     restore_signals = _stop_on_signals(src, stop)

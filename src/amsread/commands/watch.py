@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import sys
 import time
 from collections import Counter, deque
@@ -81,9 +82,12 @@ PHASE_KEYS: Final = tuple(
 
 
 def number(value: Any) -> str:
-    """A value for people: exact digits, thousands grouped with a space (``23 456.78``)."""
+    """A value for people: exact digits, thousands grouped with a space (``23 456.78``); text
+    with its control characters made visible, so a meter's string cannot drive the terminal."""
+    from amsread.output import visible
+
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
-        return str(value)
+        return visible(str(value))
     if isinstance(value, Decimal):
         return f"{value:,f}".replace(",", " ")
     return f"{value:,}".replace(",", " ")
@@ -143,7 +147,7 @@ def reading_line(reading: Any) -> str:
         parts.append(f"clock {reading.meter_time.strftime('%Y-%m-%d %H:%M:%S')}")
     for name in IDENTITY:
         if name in values:
-            parts.append(str(values.pop(name)))
+            parts.append(format_value(values.pop(name)))
     for name in list(values):
         parts.append(f"{name} {take_value(name)}")
     return "  ".join(parts)
@@ -193,6 +197,21 @@ def sparkline(
 # --------------------------------------------------------------------------------------------
 
 
+def net_power(values: dict[str, Any]) -> float | None:
+    """Import minus export in W (negative while the house exports), for the trend; None when the
+    reading has no import power, or a value that is no finite number (the trend plots floats, and
+    one NaN would break its scale and its title)."""
+    power = values.get("active_power_import")
+    if power is None:
+        return None
+    export = values.get("active_power_export") or 0
+    try:
+        net = float(Decimal(power) - Decimal(export))
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+    return net if math.isfinite(net) else None
+
+
 @dataclass(slots=True)
 class Latest:
     """The latest value of one quantity, with where and when it came."""
@@ -226,9 +245,8 @@ class WatchState:
             self.clock_reading = (reading.meter_time, now)
         if reading.manufacturer:
             self.manufacturer = reading.manufacturer
-        power = reading.values.get("active_power_import")
-        if power is not None:
-            net = float(power) - float(reading.values.get("active_power_export") or 0)
+        net = net_power(reading.values)
+        if net is not None:
             self.trend.append((now, net))
             while self.trend and self.trend[0][0] < now - self.window:
                 self.trend.popleft()
@@ -474,7 +492,7 @@ class View:
 
         def text_of(name: str) -> str | None:
             item = s.latest.get(name)
-            return str(item.value) if item is not None else None
+            return number(item.value) if item is not None else None
 
         model = " ".join(x for x in ((s.manufacturer or "").capitalize(), text_of("meter_type")) if x)
         grid.add_row(Text(model or "—", style="bold"))
