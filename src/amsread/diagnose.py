@@ -23,15 +23,18 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from amsread.contract import Reading
+from amsread.cosem.ciphering import parse_ciphered
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import (
+    AmsReadError,
+    DecryptionError,
     NoSuchDeviceError,
     PermissionDeniedError,
     PortBusyError,
     SourceError,
 )
-from amsread.meters import PRESETS
+from amsread.meters import MAKERS, PRESETS, maker_of_system_title
 from amsread.settings import DEFAULT, SerialSettings
 from amsread.wire.hdlc import FrameSplitter
 
@@ -79,6 +82,9 @@ class Observation:
     readings: list[Reading] = field(default_factory=list)
     read_error: str | None = None
     open_error: str | None = None
+    #: Frames were encrypted (no key is given to a probe): the maker their system title names,
+    #: or "" when it names none. None when nothing was encrypted.
+    encrypted: str | None = None
 
     @property
     def silent(self) -> bool:
@@ -108,6 +114,8 @@ class Verdict:
     cause: str
     explanation: tuple[str, ...]
     next_steps: tuple[str, ...]
+    #: As ``Observation.encrypted``, for the setting found.
+    encrypted: str | None = None
 
 
 def listen(
@@ -123,7 +131,12 @@ def listen(
     good frame. A read error (the adapter unplugged) ends the listening too.
     """
     obs = Observation(settings)
-    pipeline = Pipeline()
+
+    def note_encrypted(err: AmsReadError) -> None:
+        if isinstance(err, DecryptionError) and obs.encrypted is None:
+            obs.encrypted = _maker_of(err.raw)
+
+    pipeline = Pipeline(on_error=note_encrypted)
     start = clock()
     deadline = start + seconds
 
@@ -152,6 +165,14 @@ def listen(
     obs.good = pipeline.stats.splitter.frames_good
     obs.bad = Counter({k: v for k, v in pipeline.stats.errors.items() if v})
     return obs
+
+
+def _maker_of(apdu: bytes) -> str:
+    """The maker a ciphered APDU's system title names, or "" (unknown, or not parseable)."""
+    try:
+        return maker_of_system_title(parse_ciphered(apdu).system_title) or ""
+    except AmsReadError:
+        return ""
 
 
 def probe(
@@ -252,6 +273,15 @@ _NO_BYTES: Final = (
 )
 
 
+#: What to do when a network bridge passes bytes but no frame: the serial settings are the
+#: bridge's, set in its own configuration; amsread's --baudrate and --parity mean nothing over TCP.
+_BRIDGE_SETTINGS: Final = (
+    "Over TCP the serial settings are the bridge's own: amsread's --baudrate and --parity change",
+    "nothing. Set the bridge's serial side to 2400 baud 8E1 (Aidon, Kaifa, Landis+Gyr) or 8N1",
+    "(Kamstrup), in raw/binary mode, and look at the bytes with `amsread hex PORT --raw`.",
+)
+
+
 def diagnose(seen: Sequence[Observation], *, network: bool = False) -> Verdict:
     """Name the working setting, or the likely cause of failure and the next step."""
     for obs in seen:
@@ -264,7 +294,7 @@ def diagnose(seen: Sequence[Observation], *, network: bool = False) -> Verdict:
             reading = next((r for r in obs.readings if r.values.get("meter_id")), None)
             if reading is None and obs.readings:
                 reading = obs.readings[0]
-            return Verdict(obs.settings, reading, "found", (), ())
+            return Verdict(obs.settings, reading, "found", (), (), encrypted=obs.encrypted)
 
     heard = [o for o in seen if o.bytes]
     if not heard:
@@ -385,28 +415,48 @@ def diagnose(seen: Sequence[Observation], *, network: bool = False) -> Verdict:
                 f"Frame starts arrive, but {damaged} candidate frames failed their checksums at every",
                 "setting tried. The parity is the usual cause (an 8E1 receiver on an 8N1 meter loses",
                 "bytes), but every parity was tried: the signal itself is being damaged.",
+            )
+            if not network
+            else (
+                f"Frame starts arrive, but {damaged} candidate frames failed their checksums: the",
+                "bridge's serial side damages them (a wrong parity drops bytes), or its cable does.",
             ),
             (
                 "Check the adapter (a TSS721-based M-Bus slave is known to work), shorten the cable,",
                 "keep it away from mains wiring, and make sure nothing else is on the bus.",
-            ),
+            )
+            if not network
+            else _BRIDGE_SETTINGS,
         )
+    where = "over the network" if network else f"at {best.settings}"
     return Verdict(
         None,
         None,
         "garbage",
         (
-            f"Bytes arrive ({best.bytes} at {best.settings}) but never an HDLC frame, and no 7E flag"
+            f"Bytes arrive ({best.bytes} {where}) but never an HDLC frame, and no 7E flag"
             if data.count(0x7E) == 0
-            else f"Bytes arrive ({best.bytes} at {best.settings}) but never a valid HDLC frame",
+            else f"Bytes arrive ({best.bytes} {where}) but never a valid HDLC frame",
             "at any setting tried: the speed or parity is one amsread did not try, or the port",
             "carries something other than a HAN push.",
+        )
+        if not network
+        else (
+            f"Bytes arrive ({best.bytes} {where}) but never a valid HDLC frame: the bridge's",
+            "serial side reads the meter at the wrong speed or parity, or the port carries",
+            "something other than a HAN push.",
         ),
         (
             "Look at the bytes with `amsread hex PORT --raw`, and try other speeds with --baudrate",
             "and --parity. A Norwegian HAN port sends 2400 baud.",
-        ),
+        )
+        if not network
+        else _BRIDGE_SETTINGS,
     )
+
+
+#: How makers are written for people.
+MAKER_NAMES: Final = {maker.name: maker.display_name for maker in MAKERS}
 
 
 def suggested_flags(settings: SerialSettings, manufacturer: str | None) -> str:
@@ -427,8 +477,12 @@ def suggested_flags(settings: SerialSettings, manufacturer: str | None) -> str:
     return " " + " ".join(flags)
 
 
-def describe_meter(reading: Reading | None) -> str:
-    """``an Aidon 6534 meter (id 7359992890941742, list 2)`` from a reading."""
+def describe_meter(reading: Reading | None, encrypted: str | None = None) -> str:
+    """``an Aidon 6534 meter (id 7359992890941742, list 2)`` from a reading; ``an encrypted
+    Landis+Gyr meter`` when its frames could not be read without a key."""
+    if reading is None and encrypted is not None:
+        maker = MAKER_NAMES.get(encrypted, encrypted.capitalize())
+        return f"an encrypted {maker + ' ' if maker else ''}meter (its frames need a key)"
     if reading is None:
         return "frames that pass their checksums (no reading decoded)"
     values = reading.values

@@ -15,6 +15,8 @@ class AmsReadError(Exception):
 
     reason: ClassVar[str] = "error"
     exit_code: ClassVar[int] = 1
+    #: What to tell the user once per run when this error is skipped (None: nothing beyond -v).
+    advice: ClassVar[str | None] = None
 
     def __init__(self, message: str, *, raw: bytes = b"") -> None:
         super().__init__(message)
@@ -199,3 +201,64 @@ class DecryptionError(DecodeError):
     """A ciphered APDU could not be decrypted: no key, wrong key, or a failed tag."""
 
     reason = "decryption failed"
+
+
+class NothingDecodedError(DecodeError):
+    """``decode`` was given something, but not one reading came of it (exit 1, as documented)."""
+
+
+class MissingKeyError(DecryptionError):
+    """The message is encrypted and no key was given: the commonest first-day trouble."""
+
+    #: Said once per run on stderr: without it a new user sees empty output and no reason.
+    advice = "these frames are encrypted: give the key from your grid company (--key)"
+
+
+class WrongKeyError(DecryptionError):
+    """A key was given but the tag does not verify or the plaintext is no DLMS message."""
+
+    advice = (
+        "decryption failed (the authentication tag does not match, or the result is no DLMS "
+        "message): check the key (--key) and the authentication key (--auth-key)"
+    )
+
+
+class ScalerError(DecodeError):
+    """A scaler-unit whose scaler is not an A-XDR integer (int8), or lies outside the range a
+    meter can mean (``readings.SCALER_RANGE``): scaling by it would print nonsense or never end."""
+
+    reason = "bad scaler"
+
+
+class NonFiniteValueError(DecodeError):
+    """A float32/float64 value that is NaN or infinite: not a measurement, and not JSON.
+
+    The whole message is skipped, not the one value: skips are counted per message, so the summary
+    tells of it; and a reading printed without the value would look like a meter that never sends
+    that quantity, where this one sent a fault.
+    """
+
+    reason = "NaN or infinity"
+
+
+class ValueRangeError(DecodeError):
+    """A number too large or too small to be a reading (``readings.MAX_ADJUSTED``), which would
+    print as hundreds of digits."""
+
+    reason = "absurd value"
+
+
+class InternalError(DecodeError):
+    """A bug: the decoder raised something that is not an ``AmsReadError``. The pipeline counts it
+    and goes on with the next frame; the original exception is the ``__cause__``."""
+
+    reason = "internal error"
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+class OutputError(AmsReadError):
+    """Standard output refused the data (closed, a full disk): the rows are lost, so say so and stop."""
+
+    exit_code = 1

@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Final, TextIO
 
 from amsread.contract import COLUMNS, Reading
+from amsread.text import visible
 from amsread.wire.hdlc import LLC, HdlcFrame, address_value
 
 CONTROL_NAMES: Final = {
@@ -89,6 +91,37 @@ def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# text that is safe on a terminal and in a spreadsheet
+# --------------------------------------------------------------------------------------------
+
+
+#: First characters that make a spreadsheet read a cell as a formula (CSV injection). Tab and CR
+#: would too, but ``visible`` has escaped them before this check.
+_FORMULA_START: Final = ("=",)
+#: These start a formula too, unless the cell is just a signed number (``-1.5``, ``+47``).
+_SIGNED_START: Final = ("+", "-", "@")
+
+
+def csv_text(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula: a quote in front where it would be one.
+
+    Numbers never pass here (``CsvWriter`` guards text values only), so ``-1.5`` stays a number.
+    """
+    text = visible(text)
+    if text.startswith(_FORMULA_START) or (text.startswith(_SIGNED_START) and not _is_number(text)):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return text[1:2].isdigit() or text[1:2] == "."
+
+
+# --------------------------------------------------------------------------------------------
 # readings
 # --------------------------------------------------------------------------------------------
 
@@ -103,16 +136,20 @@ def format_value(value: object) -> str:
         if value.microsecond:
             return value.isoformat(timespec="milliseconds")
         return value.isoformat()
-    return str(value)
+    return visible(str(value))
 
 
 def _json_value(value: object) -> str:
+    """One JSON value. The decoder sends no NaN or infinity; should one slip through, it is
+    ``null`` rather than the bare ``NaN`` that strict JSON readers refuse."""
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
-    if isinstance(value, (int, Decimal)):
-        return format(value, "f") if isinstance(value, Decimal) else str(value)
     if isinstance(value, float):
-        return json.dumps(value)
+        value = Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else "null"
+    if isinstance(value, int):
+        return str(value)
     return json.dumps(format_value(value), ensure_ascii=False)
 
 
@@ -135,8 +172,15 @@ class CsvWriter:
         if self._header_due:
             self._writer.writerow(self.columns)
             self._header_due = False
-        self._writer.writerow([format_value(reading.get(c)) for c in self.columns])
+        self._writer.writerow([_csv_cell(reading.get(c)) for c in self.columns])
         self._stream.flush()
+
+
+def _csv_cell(value: object) -> str:
+    """Numbers and times as ``format_value`` prints them; text guarded by ``csv_text``."""
+    if isinstance(value, str):
+        return csv_text(value)
+    return format_value(value)
 
 
 def text_listing(reading: Reading) -> str:

@@ -29,9 +29,11 @@ def test_every_error_class_is_declared_in_the_errors_module() -> None:
     assert {"MbusChecksumError", "BlockTransferError", "SimulatorError"} <= {c.__name__ for c in classes}
 
 
-def test_each_error_class_names_its_own_reason_and_has_an_exit_code() -> None:
+def test_each_error_class_has_a_reason_and_an_exit_code() -> None:
     classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, AmsReadError)]
-    reasons = [c.reason for c in classes]
-    assert all("reason" in vars(c) for c in classes), [c.__name__ for c in classes if "reason" not in vars(c)]
-    assert len(set(reasons)) == len(reasons)
+    # a class counts under its own reason, or deliberately under its parent's (MissingKeyError and
+    # WrongKeyError are "decryption failed" in the summary, with their own advice)
+    assert all(c.reason for c in classes)
+    own = [c.reason for c in classes if "reason" in vars(c)]
+    assert len(set(own)) == len(own)
     assert all(isinstance(c.exit_code, int) and c.exit_code >= 1 for c in classes)

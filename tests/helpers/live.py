@@ -196,7 +196,8 @@ class FrameServer:
     """A TCP 'bridge' on 127.0.0.1 that sends given frames to the first client, in a thread.
 
     ``serve(frames, interval)`` listens, accepts one client, sends the frames ``interval`` apart,
-    then closes the client and the listening socket: the source disappears.
+    then closes the client and the listening socket: the source disappears. A client that hangs up
+    early (``probe`` once it has seen enough) ends the sending; ``sent`` says how far it got.
     """
 
     def __init__(self, port: int) -> None:
@@ -213,8 +214,8 @@ class FrameServer:
         transform: Callable[[bytes], bytes] = bytes,
         go: threading.Event | None = None,
     ) -> None:
-        """Serve in a thread; with ``go``, send only once it is set (pyserial discards what a
-        socket holds when it opens, so a test waits for the reader's readiness line)."""
+        """Serve in a thread; with ``go``, send only once it is set (a test that means to send
+        to a running reader waits for its readiness line)."""
         ready = threading.Event()
 
         def run() -> None:
@@ -227,7 +228,10 @@ class FrameServer:
                         assert go.wait(HARD_TIMEOUT), "never told to send"
                     with conn:
                         for frame in frames:
-                            conn.sendall(transform(frame))
+                            try:
+                                conn.sendall(transform(frame))
+                            except (BrokenPipeError, ConnectionResetError):
+                                break  # the reader has seen enough and hung up: a bridge goes on
                             self.sent += 1
                             time.sleep(interval)  # the meter's cadence, not synchronisation
             except BaseException as e:  # reported by join()

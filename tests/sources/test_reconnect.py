@@ -149,7 +149,7 @@ def opener(monkeypatch: pytest.MonkeyPatch, outcomes: list[Any]) -> list[Any]:
     """Make ``open_serial`` return (or raise) each of ``outcomes`` in turn."""
     opened: list[Any] = []
 
-    def fake_open(spec: str, settings: Any, timeout: float = 0.05) -> Any:
+    def fake_open(spec: str, settings: Any, timeout: float = 0.05, **options: Any) -> Any:
         outcome = outcomes.pop(0)
         if isinstance(outcome, BaseException):
             raise outcome

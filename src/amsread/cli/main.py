@@ -15,12 +15,13 @@ from typing import Final
 
 import click
 
-from amsread import __version__
+from amsread import __version__, stdio
+from amsread.cli import runner
 from amsread.cli.options import CONTEXT_SETTINGS
 from amsread.cli.runner import silence_stdout
 from amsread.errors import AmsReadError
 
-#: name -> (module, short help). The short help lives here so ``--help`` needs no imports.
+#: name -> the module that holds the command.
 COMMANDS: Final[dict[str, str]] = {
     "hex": "amsread.cli.hexdump",
     "decode": "amsread.cli.decode",
@@ -32,10 +33,21 @@ COMMANDS: Final[dict[str, str]] = {
     "ports": "amsread.cli.ports",
 }
 
+#: The line each command gets in ``amsread --help``: short enough for an 80-column terminal, where
+#: click would cut the first sentence of the docstring off with "...".
+SHORT_HELP: Final[dict[str, str]] = {
+    "hex": "Show each frame in hex, and why a bad one is bad.",
+    "decode": "Decode pasted hex, a capture file or stdin, readably.",
+    "csv": "Print every reading as a CSV row.",
+    "json": "Print every reading as a JSON line.",
+    "watch": "Watch the meter live (try: amsread watch --demo).",
+    "simulate": "Imitate a meter, for testing without one.",
+    "probe": "Find the serial settings a port needs, or why none work.",
+    "ports": "List the serial ports on this computer.",
+}
+
 EXIT_ERROR: Final = 1
 EXIT_INTERRUPTED: Final = 130
-
-_debug = False
 
 
 class LazyGroup(click.Group):
@@ -59,7 +71,24 @@ class LazyGroup(click.Group):
             if e.name == module:
                 return None
             raise
-        return mod.command
+        command: click.Command = mod.command
+        if name in SHORT_HELP:
+            command.short_help = SHORT_HELP[name]
+        if not any(p.name == "debug" for p in command.params):
+            command.params.append(_debug_option())
+        return command
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        runner.set_debug()
+
+
+def _debug_option() -> click.Option:
+    """``--debug`` after the command too (``amsread json X --debug``): where people add flags."""
+    return click.Option(
+        ["--debug"], is_flag=True, hidden=True, expose_value=False, is_eager=True, callback=_set_debug
+    )
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
@@ -79,8 +108,8 @@ def cli(debug: bool) -> None:
         amsread csv /dev/ttyUSB0 >> power.csv
         amsread hex /dev/ttyUSB0 --annotate
     """
-    global _debug
-    _debug = debug
+    if debug:
+        runner.set_debug()
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,6 +119,7 @@ def cli(debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    stdio.guard()
     try:
         # Without standalone mode click returns the code of a ``ctx.exit(n)`` instead of raising it.
         code = cli.main(args=argv, prog_name="amsread", standalone_mode=False)
@@ -108,12 +138,12 @@ def main(argv: list[str] | None = None) -> None:
         silence_stdout()
         sys.exit(0)
     except AmsReadError as e:
-        if _debug:
+        if runner.debugging():
             raise
         click.echo(f"Error: {e}", err=True)
         sys.exit(e.exit_code)
     except OSError as e:
-        if _debug:
+        if runner.debugging():
             raise
         click.echo(f"Error: {e.strerror or e}", err=True)
         sys.exit(EXIT_ERROR)

@@ -13,6 +13,7 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import click
@@ -30,7 +31,7 @@ class PresetChoice(click.Choice[str]):
     when a command's help or value needs them (``amsread --help`` imports every subcommand)."""
 
     def __init__(self) -> None:
-        super().__init__((), case_sensitive=True)
+        super().__init__((), case_sensitive=False)
 
     @property  # type: ignore[override]
     def choices(self) -> Sequence[str]:
@@ -93,12 +94,13 @@ def source_options(func: Callable[..., Any] | None = None, *, required: bool = T
     """
     if func is None:
         return functools.partial(source_options, required=required)
+    func = live_options(func)  # --idle-timeout, --exit-on-loss
 
     @click.argument("source", metavar="SOURCE" if required else "[SOURCE]", required=required)
     @serial_options
     @click.option(
         "--input-format",
-        type=click.Choice(["auto", "raw", "hex"]),
+        type=click.Choice(["auto", "raw", "hex"], case_sensitive=False),
         default="auto",
         show_default=True,
         help="How to read a capture file or stdin: raw bytes or hex text.",
@@ -172,17 +174,37 @@ def make_decode_options(meter_tz: str, ct_ratio: str | None, country: str, meter
         tz = ZoneInfo(meter_tz)
     except (ZoneInfoNotFoundError, ValueError) as e:
         raise click.BadParameter(f"unknown time zone {meter_tz!r}", param_hint="--meter-tz") from e
-    ratio = None
-    if ct_ratio is not None:
-        try:
-            num, _, den = ct_ratio.partition("/")
-            ratio = Decimal(num) / Decimal(den or 1)
-        except (InvalidOperation, ZeroDivisionError) as e:
-            raise click.BadParameter(f"not a ratio: {ct_ratio!r}", param_hint="--ct-ratio") from e
-        if ratio <= 0:
-            raise click.BadParameter("must be positive", param_hint="--ct-ratio")
+    ratio = parse_ct_ratio(ct_ratio) if ct_ratio is not None else None
     manufacturer = meter if meter in BY_MAKER else None
     return DecodeOptions(meter_tz=tz, ct_ratio=ratio, country=country, manufacturer=manufacturer)
+
+
+#: A CT ratio's numerator and denominator stay below this, with at most ``CT_TERM_PLACES``
+#: decimals: real transformers are 50/5 to 5000/1, and the bound keeps the ratio's numerator below
+#: 10^18, so every scaled value stays exact in ``decode.decoder.VALUE_CONTEXT``.
+MAX_CT_TERM: Final = 1_000_000
+CT_TERM_PLACES: Final = 6
+
+
+def parse_ct_ratio(text: str) -> Any:
+    """``200/5``, ``40`` or ``7.5`` as an exact ``Fraction``; NaN, infinities, zero, negative and
+    huge ratios (``1e999999``) are refused as a bad option, not met later as a crash."""
+
+    def term(part: str) -> Fraction:
+        try:
+            number = Decimal(part.strip())
+        except InvalidOperation:
+            raise click.BadParameter(f"not a ratio: {text!r}", param_hint="--ct-ratio") from None
+        places = -int(number.as_tuple().exponent) if number.is_finite() else 0
+        if not number.is_finite() or not 0 < number < MAX_CT_TERM or places > CT_TERM_PLACES:
+            raise click.BadParameter(
+                f"{text!r}: give a positive ratio such as 200/5 or 40 (terms below {MAX_CT_TERM:,})",
+                param_hint="--ct-ratio",
+            )
+        return Fraction(number)
+
+    num, slash, den = text.partition("/")
+    return term(num) / (term(den) if slash else 1)
 
 
 def key_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -251,3 +273,32 @@ def make_keys(key: str | None, auth_key: str | None, key_file: str | None) -> An
         except KeyMaterialError as e:
             raise click.BadParameter(str(e), param_hint=source) from None
     return Keys(**found)
+
+
+def live_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--idle-timeout and --exit-on-loss, folded into the ``source`` request (``SourceRequest``).
+
+    ``source_options`` applies it, so every reading command has them.
+    """
+
+    @click.option(
+        "--idle-timeout",
+        type=click.FloatRange(min=0),
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Say so on stderr when a port or socket sends nothing this long (a socket is also "
+        "reconnected); 0 never does.",
+    )
+    @click.option(
+        "--exit-on-loss",
+        is_flag=True,
+        help="End with exit status 7 when a port or socket is lost or silent, instead of reopening it.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, idle_timeout: float, exit_on_loss: bool, **kwargs: Any) -> Any:
+        request = kwargs["source"]
+        kwargs["source"] = dataclasses.replace(request, idle_timeout=idle_timeout, exit_on_loss=exit_on_loss)
+        return func(*args, **kwargs)
+
+    return wrapper

@@ -40,6 +40,7 @@ def command(port: str, seconds: float) -> None:
     from amsread.diagnose import CANDIDATES, describe_meter, diagnose, probe, suggested_flags
     from amsread.sources.base import open_serial, read_available
 
+    refuse_a_file(port)
     network = port.startswith("socket://")
     candidates = CANDIDATES[:1] if network else CANDIDATES  # a TCP bridge ignores serial settings
 
@@ -70,10 +71,12 @@ def command(port: str, seconds: float) -> None:
     if verdict.found is not None:
         manufacturer = verdict.reading.manufacturer if verdict.reading is not None else None
         setting = "(network: settings do not apply)" if network else str(verdict.found)
-        click.echo(f"Found: {setting}: {describe_meter(verdict.reading)}.")
-        click.echo(
-            f"Next:  amsread watch {port}{'' if network else suggested_flags(verdict.found, manufacturer)}"
-        )
+        flags = "" if network else suggested_flags(verdict.found, manufacturer)
+        click.echo(f"Found: {setting}: {describe_meter(verdict.reading, verdict.encrypted)}.")
+        if verdict.reading is None and verdict.encrypted is not None:
+            click.echo("       Its frames are encrypted: give the key from your grid company (--key).")
+            flags += " --key HEX"
+        click.echo(f"Next:  amsread watch {port}{flags}")
         return
     if any(o.good for o in seen):
         click.echo("Frames arrive, but most of them damaged.")
@@ -96,3 +99,20 @@ def command(port: str, seconds: float) -> None:
     for line in verdict.next_steps:
         click.echo(line)
     raise click.exceptions.Exit(1)
+
+
+def refuse_a_file(port: str) -> None:
+    """A capture file has no serial settings to find: say what reads it instead (exit 2)."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(port).st_mode
+    except OSError:
+        return  # a URL, or a port that is not there: opening it says why
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        raise click.BadParameter(
+            f"{port} is a file, not a serial port: probe listens to a port (/dev/ttyUSB0, "
+            f"socket://host:port) to find its settings. To read a capture: amsread decode {port}",
+            param_hint="PORT",
+        )

@@ -1,20 +1,23 @@
 """The loop every reading command shares: open the source, run the pipeline, summarise at the end.
 
 The summary goes to stderr at every exit: the end of a capture, ``--count`` reached, Ctrl-C
-(then exit 130), or a closed pipe (then quietly).
+(then exit 130), SIGTERM or SIGHUP (then exit 0), or a closed pipe (then quietly). ``note`` and
+``emit`` are the two ways a command speaks: diagnostics to stderr, data to stdout.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import click
 
-from amsread.errors import AmsReadError
+from amsread.errors import AmsReadError, OutputError
 
 if TYPE_CHECKING:
     from amsread.decode.pipeline import Pipeline
@@ -34,7 +37,13 @@ def running(
     """Open the requested source (or take ``opened``) and a pipeline; yield both; always summarise."""
     from amsread.decode.pipeline import Pipeline
 
+    advised: set[str] = set()
+
     def report(err: AmsReadError) -> None:
+        advice = err.advice
+        if advice and advice not in advised:  # once, even under -q: else the output is just empty
+            advised.add(advice)
+            note(advice)
         if request.verbose:
             note(f"skipped: {err.reason}: {err}")
         if on_error is not None:
@@ -47,7 +56,10 @@ def running(
         strict=request.strict,
         on_warning=None if request.quiet else note,
     )
+    pipeline.debug = debugging()  # --debug: an internal error's warning carries its traceback
     quiet = request.quiet
+    stop = _Stop()
+    restore_signals = _stop_on_signals(src, stop)
     if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
         note(f"reading {src.description}")
     interrupted = False
@@ -58,16 +70,67 @@ def running(
         interrupted = True
     except BrokenPipeError:
         broken_pipe = True  # the reader of stdout left (`| head`): end quietly
+    except OutputError:
+        quiet = True  # stdout refused the rows: its one error line says all
+        raise
     finally:
         src.close()
         if not quiet and not broken_pipe:
             with contextlib.suppress(Exception):
                 note(pipeline.stats.summary())
-    if interrupted:
+        restore_signals()
+    if stop.signum == signal.SIGINT or (interrupted and stop.signum is None):  # 130; SIGTERM/SIGHUP: 0
         raise click.exceptions.Abort()
     if broken_pipe:
         silence_stdout()
         raise click.exceptions.Exit(0)
+
+
+class _Stop:
+    """The first stop signal received, if any."""
+
+    signum: int | None = None
+
+
+#: Signals that end a run like the end of a capture: the summary, then exit 130 for Ctrl-C, 0 for
+#: SIGTERM and SIGHUP (a stop asked of a service or a closed session is an orderly end, and a
+#: service manager counts 143 as a failure).
+STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _stop_on_signals(src: Source, stop: _Stop) -> Callable[[], None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into an orderly end until the returned function is called.
+
+    A live source is asked to stop after the chunk in hand, so every frame already split is
+    decoded, printed and counted before the summary. Stopped at once with ``KeyboardInterrupt``:
+    a live source blocked in a read that may never return (stdin; nothing of the next chunk is
+    split yet, so nothing is lost), a replay (a long capture must not run to its end), and any
+    source at a second signal. A signal the parent set to be ignored (``nohup``) stays ignored.
+    """
+
+    def handle(signum: int, frame: object) -> None:
+        first = stop.signum is None
+        if first:
+            stop.signum = signum
+        if first and src.live and (src.stoppable or not src.reading):
+            src.stopping = True
+            return
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may
+        return lambda: None
+    previous = {}
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, handle)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
 
 
 def take(items: Iterator[T], count: int | None) -> Iterator[T]:
@@ -87,9 +150,28 @@ def emit(line: str) -> None:
     sys.stdout.flush()
 
 
+#: Where ``note`` sends its lines instead of stderr while something owns the terminal (the live
+#: view of ``watch`` prints them above itself, so they neither tear it nor get drawn over).
+_note_sink: Callable[[str], None] | None = None
+
+
 def note(message: str) -> None:
     """A diagnostic line on stderr (never stdout: stdout carries data only)."""
+    if _note_sink is not None:
+        _note_sink(message)
+        return
     click.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def notes_to(sink: Callable[[str], None]) -> Iterator[None]:
+    """Send every ``note`` to ``sink`` inside the block."""
+    global _note_sink
+    before, _note_sink = _note_sink, sink
+    try:
+        yield
+    finally:
+        _note_sink = before
 
 
 def silence_stdout() -> None:
@@ -99,3 +181,20 @@ def silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+class _Debug:
+    """``--debug`` was given (before or after the command): tracebacks instead of one-line errors."""
+
+    on = False
+
+
+_DEBUG: Final = _Debug()
+
+
+def set_debug() -> None:
+    _DEBUG.on = True
+
+
+def debugging() -> bool:
+    return _DEBUG.on

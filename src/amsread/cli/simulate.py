@@ -18,7 +18,7 @@ import click
 
 from amsread.cli.options import CONTEXT_SETTINGS
 from amsread.cli.runner import note
-from amsread.errors import DestinationError
+from amsread.errors import DestinationError, OutputError
 
 if TYPE_CHECKING:
     from amsread.sinks import Destination
@@ -134,9 +134,10 @@ def command(
         hex_out = True
         if not quiet:
             note("stdout is a terminal: writing hex (pipe it into amsread, or use -o/--pty/--listen)")
-    sink = open_destination(url, as_hex=hex_out, log=note)
+    sink = open_destination(url, as_hex=hex_out, log=_silent if quiet else note)
     announced = sink.announce()
-    if announced is not None:
+    # a pty's path is always said (a reader needs it), a port under -q only when the OS chose it
+    if announced is not None and (use_pty or not quiet or (address is not None and address[1] == 0)):
         note(announced)
 
     lists: Counter[int] = Counter()
@@ -154,6 +155,9 @@ def command(
         interrupted = True
     except BrokenPipeError:
         broken_pipe = True  # the reader left (`| head`, a closed csv): stop quietly, like the readers do
+    except OutputError:
+        quiet = True  # stdout refused the frames: its one error line says all
+        raise
     finally:
         sink.close()
         if not quiet and not broken_pipe:
@@ -166,6 +170,10 @@ def command(
 
         silence_stdout()
         raise click.exceptions.Exit(0)
+
+
+def _silent(message: str) -> None:
+    """``-q``: the TCP server's client notes are not said."""
 
 
 def _summary(lists: Counter[int], sink: Destination) -> str:

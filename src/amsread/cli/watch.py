@@ -7,6 +7,8 @@ state (``live.state``), the view (``live.view``, rich) and the text (``live.form
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import click
 
 from amsread.cli.options import CONTEXT_SETTINGS, decode_options, key_options, source_options
-from amsread.cli.runner import emit, running, take
+from amsread.cli.runner import emit, note, notes_to, running, take
 
 if TYPE_CHECKING:
     from amsread.decode.decoder import ReadingDecoder
@@ -25,6 +27,13 @@ if TYPE_CHECKING:
 REFRESH: Final = 0.25
 
 
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def ticking(chunks: Iterable[bytes], on_tick: Callable[[], None]) -> Iterator[bytes]:
     """Pass chunks through, calling ``on_tick`` before each: live sources tick on silence too."""
     for chunk in chunks:
@@ -32,12 +41,26 @@ def ticking(chunks: Iterable[bytes], on_tick: Callable[[], None]) -> Iterator[by
         yield chunk
 
 
-def _demo_source(meter: str, phases: int, speed: float, seed: int | None, record: str | None) -> Source:
-    from amsread.simulator import SimulatedMeter, live_chunks, next_hour_start
+def demo_start() -> tuple[dt.datetime, str]:
+    """Where the demo meter's clock starts, and the line that says why (said once)."""
+    from amsread.simulator import next_hour_start
+
+    start = next_hour_start(2.0)
+    why = (
+        f"demo: the meter's clock starts at {start:%H:%M:%S}, just before a full hour, "
+        "so the hourly list 3 (energy counters) comes within seconds"
+    )
+    return start, why
+
+
+def _demo_source(
+    meter: str, phases: int, speed: float, seed: int | None, record: str | None, start: dt.datetime
+) -> Source:
+    from amsread.simulator import SimulatedMeter, live_chunks
     from amsread.sources.base import Source, open_record
 
     # Start the meter's clock just before a full hour: all three lists arrive in the first seconds.
-    sim = SimulatedMeter(meter, phases, seed=seed, start=next_hour_start(2.0))
+    sim = SimulatedMeter(meter, phases, seed=seed, start=start)
     desc = f"demo: simulated {meter.capitalize()}, {phases}-phase"
     if speed != 1:
         desc += f", {speed:g}× speed"
@@ -77,7 +100,9 @@ def command(
     On a terminal the view shows every quantity with its unit and how old it is (list 1 brings
     only the power, list 2 the phases, list 3 the hourly counters), a trend of the power over
     the last minutes, and counters of good and bad frames. Piped, it prints one line per
-    reading instead. --demo runs a simulated meter (Aidon unless --meter says otherwise).
+    reading instead. A capture file is replayed by the meter's own clock (ages and trend are the
+    meter's; the footer says "replay"). --demo runs a simulated meter (Aidon unless --meter says
+    otherwise) whose clock starts just before a full hour, so the hourly list comes at once.
 
     Examples:
 
@@ -107,9 +132,11 @@ def command(
         sim_meter = meter or "aidon"
         if sim_meter not in ("aidon", "kaifa", "kamstrup"):
             raise click.BadParameter("the demo meter is aidon, kaifa or kamstrup", param_hint="--meter")
-        ctx = running(source, opened=_demo_source(sim_meter, int(phases), speed, seed, source.record))
+        start, why = demo_start()
+        ctx = running(source, opened=_demo_source(sim_meter, int(phases), speed, seed, source.record, start))
     else:
         ctx = running(source)
+        why = None
     count = source.count
     live_view = not plain and sys.stdout.isatty()
     with ctx as (src, pipeline):
@@ -117,21 +144,46 @@ def command(
         if not live_view:
             from amsread.live.formats import reading_line
 
+            if why and not source.quiet:
+                note(why)
             for reading in take(pipeline.readings(src, live=src.live, decoder=decoder), count):
                 emit(reading_line(reading))
             return
-        _live(src, pipeline, decoder, count, demo)
+        _live(src, pipeline, decoder, count, demo, why)
 
 
-def _live(src: Source, pipeline: Pipeline, decoder: ReadingDecoder, count: int | None, demo: bool) -> None:
-    """The rich live view: redrawn on every reading and at least every ``REFRESH`` seconds."""
-    from amsread.live.state import WatchState
+def _live(
+    src: Source,
+    pipeline: Pipeline,
+    decoder: ReadingDecoder,
+    count: int | None,
+    demo: bool,
+    why: str | None = None,
+) -> None:
+    """The rich live view: redrawn on every reading and at least every ``REFRESH`` seconds.
+
+    A capture (``src.live`` false) is replayed by the meter's clock (``ReplayClock``). While the
+    view runs, diagnostics meant for a terminal's stderr are printed above it by rich, so they
+    neither tear the view nor get drawn over; a stderr sent elsewhere keeps them.
+    """
+    from amsread.live.state import ReplayClock, WatchState
     from amsread.live.view import LiveScreen, View
 
-    state = WatchState()
-    view = View(state, pipeline.stats, src.description or src.name, demo=demo)
-    with LiveScreen(view, REFRESH) as screen:
+    replay = not src.live
+    replay_clock = ReplayClock() if replay else None
+    state = WatchState(clock=replay_clock) if replay_clock is not None else WatchState()
+    view = View(state, pipeline.stats, src.description or src.name, demo=demo, replay=replay)
+    on_terminal = _stderr_is_terminal()
+    with (
+        LiveScreen(view, REFRESH, redirect_stderr=on_terminal) as screen,
+        notes_to(screen.say) if on_terminal else contextlib.nullcontext(),
+    ):
+        if why:
+            screen.say(why, style="dim")
+        screen.draw()
         readings = pipeline.readings(ticking(src, screen.tick), live=src.live, decoder=decoder)
         for reading in take(readings, count):
+            if replay_clock is not None:
+                replay_clock.advance(reading)
             state.update(reading)
             screen.shown()

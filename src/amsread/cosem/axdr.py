@@ -10,6 +10,7 @@ become plain Python values and frozen dataclasses at once, and construct's error
 from __future__ import annotations
 
 import datetime as dt
+import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import construct as c
 from construct import this
 
 from amsread.cosem.tags import TAG
-from amsread.errors import DecodeError, UnsupportedApduError
+from amsread.errors import DecodeError, NonFiniteValueError, ScalerError, UnsupportedApduError
 
 DATA_NOTIFICATION: Final = 0x0F
 GENERAL_GLO_CIPHERING: Final = 0xDB
@@ -275,7 +276,11 @@ def _plain(node: Any) -> Any:
     tag = node.tag
     value = node.value
     if tag in (TAG.ARRAY, TAG.STRUCTURE):
+        if tag == TAG.STRUCTURE:
+            _check_scaler_unit(value)
         return tuple(_plain(x) for x in value)
+    if tag in (TAG.FLOAT32, TAG.FLOAT64) and not math.isfinite(value):
+        raise NonFiniteValueError(f"float value {value!r} is not a number")
     if tag == TAG.VISIBLE_STRING:
         return value.decode("latin-1")
     if tag == TAG.UTF8_STRING:
@@ -287,6 +292,22 @@ def _plain(node: Any) -> Any:
     if tag == TAG.BIT_STRING:
         return value.data
     return value
+
+
+def _check_scaler_unit(elements: Any) -> None:
+    """A register structure (OBIS code, value, scaler-unit) must carry its scaler as an int8.
+
+    BB13 §4.3.2 declares scaler_unit's scaler an ``integer``: any other tag (a double-long scaler
+    of 0x7FFFFFFF, say) is a malformed register, refused here while the tags are still known.
+    """
+    if len(elements) != 3:
+        return
+    code, _, scaler_unit = elements
+    if code.tag != TAG.OCTET_STRING or len(code.value) != 6 or scaler_unit.tag != TAG.STRUCTURE:
+        return
+    parts = scaler_unit.value
+    if len(parts) == 2 and parts[0].tag != TAG.INTEGER:
+        raise ScalerError(f"scaler of {bytes(code.value).hex()} has A-XDR tag {parts[0].tag:02X}, not int8")
 
 
 def _require_notification(apdu: bytes) -> None:

@@ -45,7 +45,7 @@ from amsread.cosem.axdr import (
     AxdrLength,
 )
 from amsread.cosem.gbt import BlockAssembler
-from amsread.errors import DecodeError, DecryptionError, KeyMaterialError
+from amsread.errors import DecodeError, DecryptionError, KeyMaterialError, MissingKeyError, WrongKeyError
 
 KEY_LENGTH: Final = 16
 TAG_LENGTH: Final = 12
@@ -263,7 +263,7 @@ def decrypt(apdu: bytes, keys: Keys) -> tuple[CipheredApdu, bytes]:
             _check_tag(ek, ca, bytes((ca.security_control,)) + ak + ca.ciphertext, b"", apdu)
         return ca, ca.ciphertext
     if ek is None:
-        raise DecryptionError(
+        raise MissingKeyError(
             f"encrypted message from {who} but no key given (use --key, AMSREAD_KEY or --key-file)", raw=apdu
         )
     if ca.authenticated and ak is not None:
@@ -273,7 +273,7 @@ def decrypt(apdu: bytes, keys: Keys) -> tuple[CipheredApdu, bytes]:
         decryptor = Cipher(algorithms.AES(ek), modes.CTR(ca.iv + b"\x00\x00\x00\x02")).decryptor()
         plaintext = decryptor.update(ca.ciphertext) + decryptor.finalize()
         if not plaintext or plaintext[0] not in _PLAIN_TAGS:
-            raise DecryptionError(f"decrypted message from {who} is not a DLMS APDU (wrong key?)", raw=apdu)
+            raise WrongKeyError(f"decrypted message from {who} is not a DLMS APDU (wrong key?)", raw=apdu)
     return ca, plaintext
 
 
@@ -285,7 +285,7 @@ def _check_tag(ek: bytes, ca: CipheredApdu, aad: bytes, ciphertext: bytes, apdu:
     try:
         decryptor.finalize()
     except InvalidTag:
-        raise DecryptionError("authentication tag mismatch (wrong key?)", raw=apdu) from None
+        raise WrongKeyError("authentication tag mismatch (wrong key?)", raw=apdu) from None
     return plaintext
 
 

@@ -12,8 +12,11 @@ Nothing is carried from one message to the next: a list 1 reading has no meter i
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -23,7 +26,7 @@ from amsread.cosem.ciphering import ApduUnwrapper, Keys
 from amsread.decode.flat import LayoutIndex
 from amsread.decode.generic import items_from_tree
 from amsread.decode.message import NUMBER, TEXT, TIME, Message, Slot
-from amsread.errors import LayoutError
+from amsread.errors import LayoutError, NonFiniteValueError, ScalerError, ValueRangeError
 from amsread.meters import (
     CAPTURE_OBJECT_SCALERS,
     HDLC_SOURCE_MAKERS,
@@ -35,8 +38,32 @@ from amsread.meters import (
     POSITIONAL_LISTS,
     maker_of_system_title,
 )
+from amsread.text import visible
 from amsread.wire.framer import Envelope, Framing
 from amsread.wire.hdlc import strip_llc
+
+#: Scalers a meter can mean. DLMS allows any int8 (BB13 §4.3.2); real meters send -3 to +3 (mA
+#: to 10 Wh steps). Beyond ±9 a scaler turns a 64-bit count into digits no meter measures.
+SCALER_RANGE: Final = range(-9, 10)
+
+#: Largest and smallest power of ten (``Decimal.adjusted()``) a non-zero reading may have, in the
+#: contract's units: 10^30 W or 10^-30 A are no measurement, and would print as 30+ digits.
+MAX_ADJUSTED: Final = 30
+
+#: Every reading's arithmetic runs in this context, never the thread's default: 50 digits hold a
+#: 20-digit count times a CT ratio's numerator (below 10^18, see ``cli.options.parse_ct_ratio``) exactly,
+#: and anything beyond the exponent limits, or an invalid operation, raises (a ``ValueRangeError``
+#: to the caller) instead of printing a monster.
+VALUE_CONTEXT: Final = decimal.Context(
+    prec=50,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emin=-99,
+    Emax=99,
+    traps=[decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero],
+)
+
+#: Decimal places a CT ratio that divides (1/3, 200/3) adds beyond the meter's own resolution.
+CT_EXTRA_PLACES: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +71,8 @@ class DecodeOptions:
     """What the frame cannot tell: the meter's time zone, a CT ratio, the country's scalers."""
 
     meter_tz: dt.tzinfo = field(default_factory=lambda: ZoneInfo("Europe/Oslo"))
-    ct_ratio: Decimal | None = None
+    ct_ratio: Fraction | Decimal | None = None
+    """Multiplies currents, powers and energies; a Fraction keeps 1/3 exact until the rounding."""
     country: str = "NO"
     manufacturer: str | None = None
     """Force the manufacturer where the frame cannot tell (an Aidon-style list 1 from L+G)."""
@@ -58,15 +86,68 @@ class DecodeOptions:
 
 
 def _text(v: Any) -> str:
-    """Meter text as printed: NUL padding stripped (L+G), control characters made visible."""
+    """Meter text as printed: NUL padding stripped (L+G), control characters made visible
+    (``\\x1b``), so no meter can move a terminal's cursor or split a CSV row."""
     if isinstance(v, bytes):
         v = v.decode("latin-1")
     elif not isinstance(v, (str, int)):
         raise LayoutError(f"expected text, got {type(v).__name__}")
-    text = str(v).rstrip("\x00").strip()
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
-    return text
+    return visible(str(v).rstrip("\x00").strip())
+
+
+def _check_scaler(slot: Slot, scaler: int) -> None:
+    if scaler not in SCALER_RANGE:
+        raise ScalerError(
+            f"{slot.name} ({slot.code}): scaler {scaler} is outside {SCALER_RANGE.start}..{SCALER_RANGE.stop - 1}"
+        )
+
+
+def _exact_float(slot: Slot, raw: float) -> Decimal:
+    """A float32/64 value as the shortest decimal that reads back as it (``repr``), never its
+    binary expansion; NaN and infinities are no measurement (``cosem.axdr`` refuses them first)."""
+    if not math.isfinite(raw):
+        raise NonFiniteValueError(f"{slot.name} ({slot.code}): {raw!r} is not a number")
+    return Decimal(repr(raw))
+
+
+#: Integers at least this large exceed ``MAX_ADJUSTED`` (checked without making a Decimal).
+_INT_LIMIT: Final = 10 ** (MAX_ADJUSTED + 1)
+
+
+def _scale(slot: Slot, raw: int | Decimal, exponent: int) -> int | Decimal:
+    """``raw`` times 10^exponent, exactly, in ``VALUE_CONTEXT``; absurd magnitudes are refused
+    before any arithmetic, so the context's limits are never what stops them."""
+    if exponent == 0 and type(raw) is int:
+        if -_INT_LIMIT < raw < _INT_LIMIT:
+            return raw  # the common case, a count sent in the contract's unit: no Decimal at all
+        return _bounded(slot, Decimal(raw))
+    value = Decimal(raw)
+    if value and not -MAX_ADJUSTED <= value.adjusted() + exponent <= MAX_ADJUSTED:
+        raise ValueRangeError(f"{slot.name} ({slot.code}): {value:.3e} × 10^{exponent} is no reading")
+    return VALUE_CONTEXT.scaleb(value, exponent)
+
+
+def _bounded(slot: Slot, value: Decimal) -> Decimal:
+    """``value`` itself, unless it is no reading: a non-zero magnitude beyond 10^±``MAX_ADJUSTED``."""
+    if value and not -MAX_ADJUSTED <= value.adjusted() <= MAX_ADJUSTED:
+        raise ValueRangeError(f"{slot.name} ({slot.code}): {value:.3e} is no reading")
+    return value
+
+
+def times_ratio(value: int | Decimal, ratio: Fraction) -> Decimal:
+    """``value`` times a CT ratio. Exact where the ratio multiplies (40, 7.5); where it divides
+    (1/3), rounded to ``CT_EXTRA_PLACES`` places beyond the value's own resolution, with the
+    padding zeros dropped again (1743 × 1/3 is ``581``, 1742 × 1/3 is ``580.667``)."""
+    product = VALUE_CONTEXT.multiply(Decimal(value), ratio.numerator)
+    if ratio.denominator == 1:
+        return product
+    own = -min(int(Decimal(value).as_tuple().exponent), 0)  # the value's decimal places
+    quotient = VALUE_CONTEXT.divide(product, ratio.denominator)
+    for places in range(own, own + CT_EXTRA_PLACES):
+        rounded = quotient.quantize(Decimal(1).scaleb(-places), context=VALUE_CONTEXT)
+        if rounded == quotient:
+            return rounded
+    return quotient.quantize(Decimal(1).scaleb(-(own + CT_EXTRA_PLACES)), context=VALUE_CONTEXT)
 
 
 def manufacturer_of(
@@ -110,7 +191,7 @@ def to_reading(
     )
     values: dict[str, Any] = {}
     clock: CosemDateTime | None = None
-    ct = options.ct_ratio
+    ct = Fraction(options.ct_ratio) if options.ct_ratio is not None else None
     for slot, raw, scaler in zip(message.slots, message.values, message.scalers, strict=True):
         kind = slot.kind
         if kind == NUMBER:
@@ -121,20 +202,24 @@ def to_reading(
                     raise LayoutError(
                         f"{slot.name} ({slot.code}): expected a number, got {type(raw).__name__}"
                     )
-                raw = Decimal(repr(raw))  # float32/64 meters: the shortest exact decimal of the float
+                raw = _exact_float(slot, raw)
             if scaler is None:
                 scaler = implicit.get(slot.quantity, 0) if implicit is not None else 0
-            e = scaler + slot.exponent
-            value: Any = raw if e == 0 else Decimal(raw).scaleb(e)
-            if ct is not None and slot.ct:
-                value = value * ct
+            else:
+                _check_scaler(slot, scaler)
+            try:
+                value: Any = _scale(slot, raw, scaler + slot.exponent)
+                if ct is not None and slot.ct:
+                    value = _bounded(slot, times_ratio(value, ct))
+            except decimal.DecimalException as e:
+                raise ValueRangeError(f"{slot.name} ({slot.code}): {raw} cannot be scaled ({e!r})") from e
             values[slot.name] = value
         elif kind == TEXT:
             values[slot.name] = _text(raw)
         elif kind == TIME:
             clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
         else:
-            values[slot.name] = _other_value(raw, scaler)
+            values[slot.name] = _other_value(slot, raw, scaler)
     if not values and clock is None:
         raise LayoutError("the message carries no values")
     stamp = clock if clock is not None else message.date_time
@@ -143,14 +228,24 @@ def to_reading(
     return Reading(received_at, meter_time, manufacturer, level, values, message.layout, message)
 
 
-def _other_value(raw: Any, scaler: int | None) -> Any:
-    """A value of a code amsread has no name for: scaled if the frame says how, else as sent."""
+def _other_value(slot: Slot, raw: Any, scaler: int | None) -> Any:
+    """A value of a code amsread has no name for: scaled if the frame says how, else as sent.
+
+    Text is made visible (an unknown code is where a hostile frame would put terminal escapes);
+    structures stay tuples, printed as their ``repr``, which escapes the text inside.
+    """
     if isinstance(raw, CosemDateTime):
         return raw.raw.hex()
     if isinstance(raw, bytes):
         return raw.hex()
-    if type(raw) is int and scaler:
-        return Decimal(raw).scaleb(scaler)
+    if scaler is not None:
+        _check_scaler(slot, scaler)
+    if isinstance(raw, float):
+        raw = _exact_float(slot, raw)
+    if type(raw) is int or isinstance(raw, Decimal):
+        return _scale(slot, raw, scaler or 0)
+    if isinstance(raw, str):
+        return visible(raw)
     return raw
 
 

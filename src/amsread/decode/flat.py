@@ -9,6 +9,7 @@ meter, the tests). The wire forms of each shape are listed in ``decode.layout``.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from typing import Any, Final
@@ -116,6 +117,13 @@ _MISMATCH: Final = (c.ConstructError, struct.error, ValueError, IndexError)
 Namer = Callable[[tuple[Slot, ...], tuple[Any, ...], str, "bytes | None"], "str | None"]
 
 
+@functools.cache
+def _compiled_apdu(layout: Layout, form: int) -> Any:
+    """``declare_apdu`` compiled once per process: compiling takes milliseconds, and every decoder
+    (each command run, each test) would otherwise pay it again for the same table."""
+    return declare_apdu(layout, form).compile()
+
+
 class CompiledLayout:
     """A layout with its declarations and what each parsed value means.
 
@@ -153,7 +161,7 @@ class CompiledLayout:
     def apdu(self, form: int) -> Any:
         compiled = self._apdu.get(form)
         if compiled is None:
-            compiled = self._apdu[form] = declare_apdu(self.layout, form).compile()
+            compiled = self._apdu[form] = _compiled_apdu(self.layout, form)
         return compiled
 
     def build(self, values: dict[str, Any]) -> bytes:

@@ -74,9 +74,32 @@ class Slot:
     """A current-transformer ratio multiplies it."""
 
 
-@functools.cache
+#: Slots of the codes amsread names: a finite set (A 0 or 1, any B, the known C.D.E.F), kept for ever.
+_KNOWN_SLOTS: dict[bytes, Slot] = {}
+
+#: How many slots of codes amsread has no name for are remembered (least recently used go first):
+#: a stream of frames with random codes must not grow memory without end.
+UNKNOWN_SLOT_CACHE: Final = 256
+
+
 def slot_for(obis: bytes) -> Slot:
     """The meaning of one OBIS code, cached: a stream repeats the same few dozen codes for ever."""
+    slot = _KNOWN_SLOTS.get(obis)
+    if slot is not None:
+        return slot
+    if len(obis) == 6 and info_for_raw(obis) is not None:
+        slot = _KNOWN_SLOTS[obis] = _make_slot(bytes(obis))
+        return slot
+    return _unknown_slot(bytes(obis))
+
+
+@functools.lru_cache(maxsize=UNKNOWN_SLOT_CACHE)
+def _unknown_slot(obis: bytes) -> Slot:
+    return _make_slot(obis)
+
+
+def _make_slot(obis: bytes) -> Slot:
+    """Work out what one OBIS code means (uncached)."""
     code = f"{obis[0]}-{obis[1]}:{obis[2]}.{obis[3]}.{obis[4]}.{obis[5]}" if len(obis) == 6 else obis.hex()
     info = info_for_raw(obis) if len(obis) == 6 else None
     if info is None:

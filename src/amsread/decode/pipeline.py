@@ -7,12 +7,16 @@ skipped like a frame error, and readings that are printed but suspect are counte
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final, Protocol, Unpack
 
 from amsread.contract import Reading
-from amsread.errors import AmsReadError
+from amsread.errors import AmsReadError, InternalError
 from amsread.wire.framer import Envelope, Framer, FramerOptions
+
+#: How many bytes of a frame that hit an internal error the one-time warning shows.
+REPORT_BYTES: Final = 512
 
 #: The summary's name for hourly lists whose clock did not advance.
 STALE_HOURLY: Final = "stale hourly list"
@@ -35,6 +39,9 @@ class Pipeline(Framer):
     ) -> None:
         super().__init__(**options)
         self.on_warning = on_warning
+        #: show the traceback of an internal error (``--debug``); told once per run either way
+        self.debug = False
+        self._internal_reported = False
         #: meter id -> clock of its last hourly list, to notice one that was sent again
         self._last_hourly: dict[str | None, object] = {}
 
@@ -46,11 +53,29 @@ class Pipeline(Framer):
             except AmsReadError as err:
                 self._skip(err)
                 continue
+            except Exception as exc:  # the last guard: a bug must not end a months-long run
+                self._internal_error(exc, envelope.payload)
+                continue
             if reading is not None:
                 self.stats.readings += 1
                 if reading.list == 3:
                     self._check_hourly(reading)
                 yield reading
+
+    def _internal_error(self, exc: Exception, info: bytes) -> None:
+        """Count a decoder bug as an ``internal error`` skip; say once (via ``on_warning``) that it
+        deserves a report, with the traceback when ``debug`` is set."""
+        err = InternalError(f"{type(exc).__name__}: {exc}", raw=info)
+        err.__cause__ = exc
+        if not self._internal_reported and self.on_warning is not None:
+            self._internal_reported = True
+            detail = "".join(traceback.format_exception(exc)).rstrip() if self.debug else ""
+            self.on_warning(
+                f"internal error decoding a frame ({err}); it was skipped: please report it with the "
+                f"frame's bytes ({info[:REPORT_BYTES].hex()})"
+                + (f"\n{detail}" if detail else "; --debug shows the traceback")
+            )
+        self._skip(err)
 
     def _check_hourly(self, reading: Reading) -> None:
         """An hourly list whose clock did not advance repeats stale counters (an Aidon has sent

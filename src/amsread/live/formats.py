@@ -12,6 +12,7 @@ from typing import Final
 
 from amsread.contract import ENERGY, IDENTITY, PHASES, POWER, Reading
 from amsread.formats import format_value
+from amsread.text import visible
 
 BLOCKS: Final = "▁▂▃▄▅▆▇█"
 
@@ -29,9 +30,10 @@ SHORT: Final = {
 
 
 def number(value: object) -> str:
-    """A value for people: exact digits, thousands grouped with a space (``23 456.78``)."""
+    """A value for people: exact digits, thousands grouped with a space (``23 456.78``); text
+    with its control characters made visible, so a meter's string cannot drive the terminal."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
-        return str(value)
+        return visible(str(value))
     if isinstance(value, Decimal):
         return f"{value:,f}".replace(",", " ")
     return f"{value:,}".replace(",", " ")
@@ -89,7 +91,7 @@ def reading_line(reading: Reading) -> str:
         parts.append(f"clock {reading.meter_time.strftime('%Y-%m-%d %H:%M:%S')}")
     for name in IDENTITY:
         if name in values:
-            parts.append(str(values.pop(name)))
+            parts.append(format_value(values.pop(name)))
     for name in list(values):
         parts.append(f"{name} {take_value(name)}")
     return "  ".join(parts)

@@ -10,16 +10,33 @@ frame (docs/output-contract.md): ``csv`` and ``json`` never merge. Pure: the clo
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final
 
 from amsread.contract import Reading
 
 #: How much history the power trend shows, in seconds of host time.
 TREND_WINDOW: Final = 300.0
+
+
+def net_power(values: dict[str, Any]) -> float | None:
+    """Import minus export in W (negative while the house exports), for the trend; None when the
+    reading has no import power, or a value that is no finite number (the trend plots floats, and
+    one NaN would break its scale and its title)."""
+    power = values.get("active_power_import")
+    if power is None:
+        return None
+    export = values.get("active_power_export") or 0
+    try:
+        net = float(Decimal(power) - Decimal(export))
+    except (ArithmeticError, TypeError, ValueError):
+        return None
+    return net if math.isfinite(net) else None
 
 
 @dataclass(slots=True)
@@ -55,9 +72,8 @@ class WatchState:
             self.clock_reading = (reading.meter_time, now)
         if reading.manufacturer:
             self.manufacturer = reading.manufacturer
-        power = reading.values.get("active_power_import")
-        if power is not None:
-            net = float(power) - float(reading.values.get("active_power_export") or 0)
+        net = net_power(reading.values)
+        if net is not None:
             self.trend.append((now, net))
             while self.trend and self.trend[0][0] < now - self.window:
                 self.trend.popleft()
@@ -71,3 +87,23 @@ class WatchState:
             return None
         newest = max(x.at for x in found)
         return self.clock() - newest, {x.list for x in found if x.list}
+
+
+class ReplayClock:
+    """The meter's own clock, for a capture replayed in a blink: ages and the trend's window then
+    span the meter's minutes, not the milliseconds the replay took on this host.
+
+    Time is the newest ``received_at`` (a recording stamps it) or ``meter_time`` seen so far; a
+    reading without either (Aidon's list 1 sends no clock) counts as the time of the last one.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, reading: Reading) -> None:
+        when = reading.received_at or reading.meter_time
+        if when is not None:
+            self.now = max(self.now, when.timestamp())

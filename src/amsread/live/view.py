@@ -17,8 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from amsread.contract import ENERGY, IDENTITY, PHASE_KEYS, PHASES, POWER
+from amsread.errors import DecryptionError, MissingKeyError
 from amsread.live.formats import age_text, number, sparkline
 from amsread.live.state import WatchState
+from amsread.wire.framer import Stats
 
 
 class View:
@@ -34,12 +36,21 @@ class View:
     MIN_SIDE_BY_SIDE: Final = 70
 
     def __init__(
-        self, state: WatchState, stats: Any, description: str, *, demo: bool = False, width: int = 78
+        self,
+        state: WatchState,
+        stats: Stats,
+        description: str,
+        *,
+        demo: bool = False,
+        replay: bool = False,
+        width: int = 78,
     ) -> None:
         self.state = state
         self.stats = stats
         self.description = description
         self.demo = demo
+        #: A capture, not a live port: ages are by the meter's clock and the host's are meaningless.
+        self.replay = replay
         self.resize(width)
 
     def resize(self, width: int) -> None:
@@ -194,7 +205,7 @@ class View:
 
         def text_of(name: str) -> str | None:
             item = s.latest.get(name)
-            return str(item.value) if item is not None else None
+            return number(item.value) if item is not None else None
 
         model = " ".join(x for x in ((s.manufacturer or "").capitalize(), text_of("meter_type")) if x)
         grid.add_row(Text(model or "—", style="bold"))
@@ -247,7 +258,10 @@ class View:
         good = st.splitter.frames_good
         bad = sum(st.errors.values())
         text = Text(" ")
-        if st.last_frame_at is not None:
+        if self.replay:
+            text.append("replay", style="bold")
+            text.append(" · ages by the meter's clock · ", style="dim")
+        elif st.last_frame_at is not None:
             text.append("last frame ", style="dim")
             text.append(age_text(time.time() - st.last_frame_at), style="bold")
             text.append(" ago · ", style="dim")
@@ -259,12 +273,15 @@ class View:
         text.append(" good · ", style="dim")
         text.append(f"{bad}", style="bold red" if bad else "bold")
         text.append(" bad frames", style="dim")
-        text.append(f" · up {age_text(s.clock() - s.started)}", style="dim")
+        if not self.replay:
+            text.append(f" · up {age_text(s.clock() - s.started)}", style="dim")
         return text
 
     def _hint(self) -> Any:
         """While nothing decodes, say what that usually means."""
         s, st = self.state, self.stats
+        if not s.readings and st.errors.get(DecryptionError.reason):
+            return Text(f" {MissingKeyError.advice.capitalize()}.", style="yellow")
         waited = s.clock() - s.started
         if s.readings or waited < 12:
             return None
@@ -304,32 +321,41 @@ class View:
 
 class LiveScreen:
     """The terminal the view is drawn on (rich's ``Live``): redrawn when a reading is shown, and on
-    idle ticks at most every ``refresh`` seconds, so the ages keep counting while the meter is quiet."""
+    idle ticks at most every ``refresh`` seconds, so the ages keep counting while the meter is quiet.
 
-    def __init__(self, view: View, refresh: float) -> None:
-        self._live = Live(view, console=Console(), auto_refresh=False, transient=False)
+    With ``redirect_stderr`` (stderr is the same terminal), lines written to stderr and those
+    handed to ``say`` are printed above the view, so they neither tear it nor get drawn over.
+    """
+
+    def __init__(self, view: View, refresh: float, *, redirect_stderr: bool = False) -> None:
+        self._live = Live(
+            view, console=Console(), auto_refresh=False, transient=False, redirect_stderr=redirect_stderr
+        )
         self._refresh = refresh
         self._last = 0.0
 
     def __enter__(self) -> LiveScreen:
         self._live.__enter__()
-        self._draw()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._draw()
+        self.draw()
         self._live.__exit__(None, None, None)
+
+    def say(self, message: str, style: str = "") -> None:
+        """A line above the view."""
+        self._live.console.print(Text(message, style=style))
 
     def tick(self) -> None:
         """An idle tick: redraw if the last drawing is ``refresh`` seconds old."""
         if time.monotonic() - self._last >= self._refresh:
-            self._draw()
+            self.draw()
 
     def shown(self) -> None:
         """A reading arrived: redraw at once (but not more than 20 times a second)."""
         if time.monotonic() - self._last >= 0.05:
-            self._draw()
+            self.draw()
 
-    def _draw(self) -> None:
+    def draw(self) -> None:
         self._live.refresh()
         self._last = time.monotonic()

@@ -272,6 +272,7 @@ MODEL_1P: Final = replace(
 
 MAKER: Final = Maker(
     "aidon",
+    "Aidon",
     list_ids=("AIDON_V0001",),
     system_title=b"ADN",
     styles=(Style.REGISTERS,),

@@ -11,4 +11,4 @@ from typing import Final
 
 from amsread.meters.model import Maker
 
-MAKER: Final = Maker("iskra", system_title=b"ISK")
+MAKER: Final = Maker("iskra", "Iskra", system_title=b"ISK")

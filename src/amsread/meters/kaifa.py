@@ -249,6 +249,7 @@ MODEL_1P: Final = replace(
 
 MAKER: Final = Maker(
     "kaifa",
+    "Kaifa",
     list_ids=(LIST_ID.decode(),),
     # KFM p.4 and the checked captures: mA, 0.1 V, W, Wh
     implicit_scalers={"*": {"current": -3, "voltage": -1, "power": 0, "energy": 0}},

@@ -242,6 +242,7 @@ MODEL_1P: Final = replace(
 
 MAKER: Final = Maker(
     "kamstrup",
+    "Kamstrup",
     list_ids=("Kamstrup_V0001",),
     # KAM-NVE §2.7.1 "Scaler" column: I -2, U 0, P/Q 0, energy +1 (Sweden: energy in Wh); power
     # factor in hundredths (the Danish CT list: raw 4 with P/S = 0.041)

@@ -70,6 +70,7 @@ LANDISGYR_E450_AT_11: Final = PositionalList(E450_AT_11, E450_AT_11.name, typed=
 
 MAKER: Final = Maker(
     "landisgyr",
+    "Landis+Gyr",
     list_ids=("EMBRIQ_V1_1",),
     system_title=b"LGZ",
     positional=(LANDISGYR_E450_AT_14, LANDISGYR_E450_AT_11),

@@ -64,6 +64,8 @@ class Maker:
     """
 
     name: str
+    display_name: str
+    """As people write it: ``Landis+Gyr`` for ``landisgyr``."""
     list_ids: tuple[str, ...] = ()
     implicit_scalers: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     system_title: bytes | None = None

@@ -10,4 +10,4 @@ from typing import Final
 
 from amsread.meters.model import Maker
 
-MAKER: Final = Maker("sagemcom", system_title=b"SAG")
+MAKER: Final = Maker("sagemcom", "Sagemcom", system_title=b"SAG")

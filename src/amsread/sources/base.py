@@ -18,6 +18,7 @@ import contextlib
 import errno
 import os
 import re
+import socket
 import stat
 import sys
 import time
@@ -25,8 +26,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, Literal
+from urllib.parse import urlsplit
 
 import serial
+from serial.urlhandler.protocol_socket import Serial as SocketSerial
 
 from amsread.errors import (
     NoSuchDeviceError,
@@ -169,9 +172,24 @@ class Source:
     record: IO[bytes] | None = None
     description: str = ""
     reconnects: int = field(default=0)
+    #: Its reads return within ``READ_TIMEOUT``, so a stop can wait for the current one to end.
+    stoppable: bool = False
+    #: Set (by a signal handler) to end the iteration after the chunk in hand: what was read is
+    #: handed on whole and the pipeline ends as at the end of a capture, counting every frame.
+    stopping: bool = False
+    #: True while waiting for the next chunk (no frame of it split yet), for the signal handler.
+    reading: bool = False
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks():
+        chunks = self._chunks()
+        while not self.stopping:
+            self.reading = True
+            try:
+                chunk = next(chunks, None)
+            finally:
+                self.reading = False
+            if chunk is None:
+                return
             if chunk and self.record is not None:
                 self.record.write(chunk)
                 self.record.flush()
@@ -199,11 +217,26 @@ class SourceRequest:
     strict: bool = False
     quiet: bool = False
     verbose: bool = False
+    #: Seconds without a byte before a live port or socket is called silent (0: never).
+    idle_timeout: float = 30.0
+    #: End the run (exit 7) when a live source is lost or silent, instead of reopening it.
+    exit_on_loss: bool = False
 
     def open(self) -> Source:
         if self.spec is None:
             raise SourceError("no source given")
-        return open_source(self.spec, self.settings, input_format=self.input_format, record=self.record)
+        return open_source(
+            self.spec,
+            self.settings,
+            input_format=self.input_format,
+            record=self.record,
+            reconnect=not self.exit_on_loss,
+            idle_timeout=self.idle_timeout or None,
+        )
+
+
+#: A name only a serial port has: a file by that name is a mistake, never a capture (see ``_what_it_is``).
+_PORT_NAME: Final = re.compile(r"/dev/(tty|cu\.|rfcomm)[^/]*")
 
 
 def is_serial_spec(spec: str) -> bool:
@@ -214,7 +247,7 @@ def is_serial_spec(spec: str) -> bool:
         mode = os.stat(spec).st_mode
     except OSError:
         return spec.startswith("/dev/") or spec.upper().startswith("COM")
-    return stat.S_ISCHR(mode)
+    return stat.S_ISCHR(mode) or bool(_PORT_NAME.fullmatch(spec))
 
 
 def open_source(
@@ -226,6 +259,7 @@ def open_source(
     reconnect: bool = True,
     log: Log = _stderr,
     stdin: IO[bytes] | None = None,
+    idle_timeout: float | None = None,
 ) -> Source:
     """Open ``spec`` as a byte source; raise a ``SourceError`` subclass with one clear message."""
     recorder = open_record(record) if record else None
@@ -233,7 +267,7 @@ def open_source(
         stream = stdin if stdin is not None else sys.stdin.buffer
         src = Source("stdin", _is_live_stream(stream), lambda: _stream_chunks(stream, input_format))
     elif is_serial_spec(spec):
-        src = _serial_source(spec, settings, reconnect=reconnect, log=log)
+        src = _serial_source(spec, settings, reconnect=reconnect, log=log, idle_timeout=idle_timeout)
     else:
         src = _file_source(spec, input_format)
     src.record = recorder
@@ -310,12 +344,62 @@ def _stream_chunks(stream: IO[bytes], input_format: InputFormat) -> Iterator[byt
 # --------------------------------------------------------------------------------------------
 
 
-def open_serial(spec: str, settings: SerialSettings, timeout: float = READ_TIMEOUT) -> Any:
-    """Open a port with pyserial, turning its exceptions into amsread's typed errors."""
+def open_serial(
+    spec: str, settings: SerialSettings, timeout: float = READ_TIMEOUT, *, pty_note: Log | None = None
+) -> Any:
+    """Open a port with pyserial, turning its exceptions into amsread's typed errors.
+
+    A pseudo-terminal has no line, so no parity: some kernels drop the bit silently, others
+    refuse it (EINVAL), and after one open has dropped it, the next open's request to set it
+    again is refused too, so ``simulate --pty`` then ``watch /dev/pts/N`` failed. Given
+    ``pty_note``, a pty that refuses the parity is opened without it and ``pty_note`` says so;
+    without it (``probe`` judging settings) the refusal stands.
+    """
+    try:
+        return _open_port(spec, settings, timeout)
+    except SourceError as e:
+        bare = settings.with_overrides(parity="N")
+        if pty_note is None or bare == settings or not _refused(e) or not _is_pty(spec):
+            raise
+        port = _open_port(spec, bare, timeout)
+        pty_note(
+            f"note: {spec} is a pseudo-terminal, which takes no parity: opened as {bare}, not {settings}"
+        )
+        return port
+
+
+def _refused(e: SourceError) -> bool:
+    """The driver refused a setting (tcsetattr's EINVAL), as opposed to any other failure."""
+    return bool(_TERMIOS_ERRORS) and isinstance(e.__cause__, _TERMIOS_ERRORS)
+
+
+#: Device numbers of pseudo-terminal slaves on Linux (Unix98 ptys: majors 136 to 143).
+_PTY_MAJORS: Final = range(136, 144)
+
+
+def _is_pty(spec: str) -> bool:
+    """A pseudo-terminal's slave side (Linux ``/dev/pts/N``, BSD/macOS ``/dev/ttysNNN``)."""
+    try:
+        rdev = os.stat(spec).st_rdev
+    except OSError:
+        return False
+    path = os.path.realpath(spec)
+    return (
+        os.major(rdev) in _PTY_MAJORS
+        or path.startswith("/dev/pts/")
+        or bool(re.fullmatch(r"/dev/ttys\d+", path))
+    )
+
+
+def _open_port(spec: str, settings: SerialSettings, timeout: float) -> Any:
+    """``open_serial`` without the pty fallback."""
     kwargs = settings.as_kwargs()
     if "://" not in spec and os.name == "posix":
         kwargs["exclusive"] = True
+    _check_network_url(spec)
     try:
+        if spec.startswith("socket://"):
+            return _open_socket(spec, timeout, kwargs)
         return serial.serial_for_url(spec, timeout=timeout, **kwargs)
     except ValueError as e:  # bad settings or an unknown URL scheme
         raise SourceError(f"cannot open {spec}: {e}") from e
@@ -324,6 +408,70 @@ def open_serial(spec: str, settings: SerialSettings, timeout: float = READ_TIMEO
     except _TERMIOS_ERRORS as e:  # pyserial lets tcsetattr's EINVAL through: the driver refused a setting
         refused = f"the port refused the settings {settings} ({e.args[-1]})"
         raise SourceError(f"cannot open {spec}: {refused}") from e
+
+
+#: pyserial URL schemes that name a TCP host and port.
+_NETWORK_SCHEMES: Final = ("socket", "rfc2217")
+
+
+def _check_network_url(spec: str) -> None:
+    """A ``socket://``/``rfc2217://`` URL must name a port: say so in words, before pyserial
+    compares the missing port with a number and says something about ``NoneType``."""
+    parts = urlsplit(spec)
+    if parts.scheme not in _NETWORK_SCHEMES:
+        return
+    example = f"{parts.scheme}://{parts.hostname or '192.168.1.50'}:2000"
+    try:
+        port = parts.port
+    except ValueError as e:
+        raise SourceError(f"cannot open {spec}: bad port number ({e}); write it as {example}") from e
+    if port is None:
+        raise SourceError(
+            f"cannot open {spec}: no port number: write {parts.scheme}://HOST:PORT, for example {example}"
+        )
+
+
+class KeepingSocket(SocketSerial):
+    """pyserial's ``socket://`` port that keeps the bytes arriving with the connection (``_open_socket``)."""
+
+    _opening = False
+    _socket: socket.socket | None
+    is_open: bool
+
+    def open(self) -> None:
+        self._opening = True
+        try:
+            super().open()
+        finally:
+            self._opening = False
+
+    def reset_input_buffer(self) -> None:
+        if not self._opening:
+            super().reset_input_buffer()
+
+    def close(self) -> None:
+        """pyserial's close, without its 0.3 s sleep "for quick reconnects": a stop would
+        wait for it, and a reconnect here waits its own backoff anyway."""
+        sock, self._socket = self._socket, None
+        if self.is_open and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self.is_open = False
+
+
+def _open_socket(spec: str, timeout: float, kwargs: dict[str, Any]) -> Any:
+    """A ``socket://`` port that keeps the bytes that came with the connection.
+
+    pyserial's socket handler empties the receive queue as its last step of opening (a serial
+    port's habit, meaningless on a fresh connection), so a bridge that sends the moment a client
+    connects (a buffered frame, a meter push that happened to coincide) loses them, counted
+    nowhere. This subclass skips that one reset; everything else but ``close`` is pyserial's.
+    """
+    port = KeepingSocket(None, timeout=timeout, **kwargs)
+    port.port = spec
+    port.open()
+    return port
 
 
 #: pyserial lets tcsetattr's EINVAL through on POSIX: the driver refused a setting.
@@ -348,43 +496,81 @@ def _classify_serial_error(spec: str, e: Exception) -> SourceError:
         )
     if code == errno.EBUSY or "lock" in text.lower() or "busy" in text.lower():
         return PortBusyError(f"port busy: {spec} is in use by another program")
+    if code == errno.ENXIO or "No such device or address" in text:
+        return NoSuchDeviceError(f"no such device: nothing answers behind {spec} (try `amsread ports`)")
+    if "Could not configure port" in text:  # tcgetattr failed: no terminal behind the name
+        return NoSuchDeviceError(f"not a serial port: {spec} {_what_it_is(spec)}")
     if "could not open port" in text.lower():
         detail = text.split(": ", 1)[-1]
         return SourceError(f"cannot open {spec}: {detail}")
     return SourceError(f"cannot open {spec}: {text}")
 
 
+def _what_it_is(spec: str) -> str:
+    """Words for a path that is no terminal: a capture file where a port was meant, or /dev/null."""
+    try:
+        mode = os.stat(spec).st_mode
+    except OSError:
+        return "cannot be configured"
+    if stat.S_ISREG(mode):
+        return "is a regular file (left by a write while no adapter was plugged in?), not a port"
+    return "is a device that is not a terminal (try `amsread ports`)"
+
+
 #: Longest wait between attempts to reopen a lost source.
 MAX_BACKOFF: Final = 30.0
 
 
-def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log: Log) -> Source:
+def _serial_source(
+    spec: str, settings: SerialSettings, *, reconnect: bool, log: Log, idle_timeout: float | None = None
+) -> Source:
     """A live port or URL that survives being lost: it says so on stderr and reopens with backoff.
 
     While it waits it keeps yielding idle ticks, so a live view goes on counting the seconds since
     the last frame instead of freezing; Ctrl-C ends the wait at once.
+
+    ``idle_timeout`` is the watchdog: a meter pushes every few seconds, so that long without a
+    byte means the HAN port is closed, the cable wrong, or a bridge hung with its connection open.
+    The silence is said once (until bytes come again); a network source is then reconnected,
+    since a hung bridge or a half-open connection only recovers that way. Without ``reconnect``
+    a silence is a loss like any other: ``SourceLostError``.
     """
-    port = open_serial(spec, settings)
+    pty_note = _once(log)
+    port = open_serial(spec, settings, pty_note=pty_note)
     state: dict[str, Any] = {"port": port}
-    src = Source(spec, True, lambda: iter(()), description=f"{spec} {settings}")
+    opened = settings if "://" in spec else settings.with_overrides(parity=getattr(port, "parity", None))
+    src = Source(spec, True, lambda: iter(()), description=f"{spec} {opened}", stoppable=True)
     is_socket = spec.startswith("socket://")
+    network = spec.split("://", 1)[0] in _NETWORK_SCHEMES
 
     def chunks() -> Iterator[bytes]:
         backoff = 0.5
+        silence = _Silence(spec, idle_timeout, log, time.monotonic())
         while True:
             p = state["port"]
             try:
                 while True:
                     data = read_available(p, is_socket)
-                    if not data and "://" not in spec and not _device_present(spec):
+                    now = time.monotonic()
+                    if data:
+                        silence.heard(now)
+                    elif "://" not in spec and not _device_present(spec):
                         raise serial.SerialException("device disappeared")
+                    elif silence.overdue(now):
+                        if not reconnect or network:
+                            raise SourceLostError(f"no bytes for {idle_timeout:g} s")
+                        silence.report()
                     yield data
                     backoff = 0.5
-            except (serial.SerialException, OSError) as e:
+            except (serial.SerialException, OSError, SourceLostError) as e:
                 _close_quietly(p)
                 if not reconnect:
                     raise SourceLostError(f"lost {spec}: {e}") from e
-                log(f"lost {spec} ({_short(e)}); reopening")
+                if isinstance(e, SourceLostError):  # a silent network source
+                    silence.report(" Reconnecting.")
+                else:
+                    log(f"lost {spec} ({_short(e)}); reopening")
+                    silence.reported = False
             while True:
                 deadline = time.monotonic() + backoff
                 while (left := deadline - time.monotonic()) > 0:
@@ -392,17 +578,60 @@ def _serial_source(spec: str, settings: SerialSettings, *, reconnect: bool, log:
                     yield b""
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 try:
-                    state["port"] = open_serial(spec, settings)
+                    state["port"] = open_serial(spec, settings, pty_note=pty_note)
                 except SourceError as e:
                     log(f"still waiting for {spec}: {e}")
                     continue
                 src.reconnects += 1
-                log(f"reopened {spec}")
+                if not silence.reported:  # after a reported silence, reconnects go unsaid
+                    log(f"reopened {spec}")
+                silence.since = time.monotonic()
                 break
 
     src._chunks = chunks
     src._close = lambda: _close_quietly(state["port"])
     return src
+
+
+#: What a silent HAN port usually means.
+_SILENCE_HINT: Final = (
+    "is the HAN port open (some grid companies open it only on request), and the adapter on its pins?"
+)
+
+
+@dataclass(slots=True)
+class _Silence:
+    """The idle watchdog of one live source: when the last byte came, and whether the silence
+    going on has been reported (it is, once, until bytes come again)."""
+
+    spec: str
+    timeout: float | None
+    log: Log
+    since: float
+    reported: bool = False
+
+    def heard(self, now: float) -> None:
+        self.since, self.reported = now, False
+
+    def overdue(self, now: float) -> bool:
+        return bool(self.timeout) and now - self.since >= (self.timeout or 0)
+
+    def report(self, then: str = "") -> None:
+        if not self.reported:
+            self.log(f"no bytes from {self.spec} for {self.timeout:g} s: {_SILENCE_HINT}{then}")
+            self.reported = True
+
+
+def _once(log: Log) -> Log:
+    """``log``, but each distinct message only the first time (a reopened port says it again)."""
+    said: set[str] = set()
+
+    def say(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            log(message)
+
+    return say
 
 
 def read_available(port: Any, is_socket: bool) -> bytes:

@@ -17,9 +17,9 @@ held back, and counted only if no good M-Bus frame turns out to contain it.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Final, TypedDict, Unpack
 
@@ -154,6 +154,8 @@ class Framer:
         self.mbus.stats = self.stats.mbus
         self.mbus_segments = MbusAssembler(on_error=self._skip)
         self._received_at: float | None = None
+        #: (stream offset just past a live chunk, host time it arrived), for bytes still buffered
+        self._arrivals: deque[tuple[int, float]] = deque()
         #: HDLC rejections inside a possible M-Bus frame: (stream position, error), see the module doc.
         self._held: list[tuple[int, AmsReadError]] = []
         #: M-Bus messages completed during the current step, while ``messages`` runs: (HDLC frames
@@ -201,11 +203,31 @@ class Framer:
         self._held = keep
 
     def _flush(self) -> list[Frame]:
-        frames = self.splitter.flush()
-        self._mbus_frames(self.mbus.flush())
+        frames = self.splitter.flush(self._arrived if self._received_at is not None else None)
+        stamp = self._received_at  # an M-Bus frame the flush completes ended with the last bytes
+        self._mbus_frames(
+            [mf if mf.received_at else replace(mf, received_at=stamp) for mf in self.mbus.flush()]
+        )
         if self._held:
             self._settle([])
         return frames
+
+    def _arrived(self, offset: int) -> float | None:
+        """Host time the byte at stream ``offset`` arrived (live sources; see ``_note_arrival``)."""
+        for end, at in self._arrivals:
+            if offset < end:
+                return at
+        return self._received_at
+
+    def _note_arrival(self, at: float) -> None:
+        """Remember when the bytes received so far arrived, for as far back as the splitter holds
+        bytes: a frame the idle flush recovers keeps the time its own last byte came in."""
+        arrivals = self._arrivals
+        received = self.stats.splitter.bytes_received
+        arrivals.append((received, at))
+        oldest = received - self.splitter.buffered
+        while arrivals and arrivals[0][0] <= oldest:
+            arrivals.popleft()
 
     def steps(self, source: Iterable[bytes], *, live: bool = False) -> Iterator[list[Frame]]:
         """Feed the source chunk by chunk; after each, the HDLC frames it completed (often none).
@@ -220,6 +242,8 @@ class Framer:
                 last_data = time.monotonic()
                 self._received_at = time.time() if live else None
                 frames = splitter.feed(chunk, self._received_at)
+                if self._received_at is not None:
+                    self._note_arrival(self._received_at)
                 if frames:
                     self.stats.last_frame_at = time.time()
                 yield frames

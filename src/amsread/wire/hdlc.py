@@ -18,6 +18,7 @@ and 0x7D occur raw inside frames, and only the 11-bit length says where a frame 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -285,17 +286,26 @@ class FrameSplitter:
         del buf[:pos]
         return frames
 
-    def flush(self) -> list[Frame]:
+    def flush(self, arrived: Callable[[int], float | None] | None = None) -> list[Frame]:
         """The input ended, or fell silent inside a frame: the pending candidate will never complete.
 
         Reject it as truncated, rescan what followed its opening flag, and return any frames found
         there. Called at the end of a capture file, and by live readers after a silence that no
         meter leaves inside a frame.
+
+        A live reader passes ``arrived``: stream offset of a byte -> host time it arrived. A frame
+        found here completed long before the silence ended it, so it is stamped with the time of
+        its own closing flag, as ``feed`` would have stamped it had no false start hidden it.
         """
         frames: list[Frame] = []
         buf = self._buf
         while True:
-            frames += self.feed(b"")
+            base = self.stats.bytes_received - len(buf)  # stream offset of buf[0]
+            held = bytes(buf) if arrived is not None else b""
+            found = self.feed(b"")
+            if arrived is not None:
+                found = _stamped(found, held, base, arrived)
+            frames += found
             start = buf.find(FLAG)
             if start < 0:
                 return frames
@@ -376,6 +386,22 @@ class FrameSplitter:
 
 
 _SKIP_FLAG: Final = FrameError("flag")
+
+
+def _stamped(
+    frames: list[Frame], held: bytes, base: int, arrived: Callable[[int], float | None]
+) -> list[Frame]:
+    """``frames`` (found in ``held``, which starts at stream offset ``base``) stamped with the
+    arrival time of their closing flags. Frames come out in stream order, so each is looked for
+    after the previous one (sharing its flag at most)."""
+    out = []
+    cursor = 0
+    for frame in frames:
+        at = held.find(frame.raw, cursor)
+        end = base + at + len(frame.raw) - 1  # offset of the closing flag
+        out.append(dataclasses.replace(frame, received_at=arrived(end)))
+        cursor = at + len(frame.raw) - 1
+    return out
 
 
 def strip_llc(info: bytes) -> bytes:
