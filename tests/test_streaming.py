@@ -203,3 +203,49 @@ def test_hex_of_a_flood_keeps_memory_flat(tmp_path: Path) -> None:
     flood.write_bytes(b"\x7e\xa0" * 100_000)  # 200 kB: 100 000 lines
     base = peak_rss_mib(["hex", str(small), "-q"])
     assert peak_rss_mib(["hex", str(flood), "-q"]) < base + 16
+
+
+# --------------------------------------------------------------------------------------------
+# hex shows M-Bus frames
+# --------------------------------------------------------------------------------------------
+
+MBUS = raw("fw_kaifa_mbus-gcm_1")  # two M-Bus long frames: 256 and 120 bytes
+
+
+def run_hex(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*AMSREAD, "hex", *args], capture_output=True, text=True, timeout=60, check=True)
+
+
+def test_hex_prints_a_line_per_mbus_frame(tmp_path: Path) -> None:
+    path = tmp_path / "mbus.bin"
+    path.write_bytes(b"\x00" + MBUS)
+    result = run_hex(str(path))
+    stamp = "-" + " " * 11
+    assert result.stdout.splitlines() == [
+        f"{stamp}  256 M-Bus ok       {MBUS[:256].hex()}",
+        f"{stamp}  120 M-Bus ok       {MBUS[256:].hex()}",
+    ]
+    assert result.stderr == "0 frames, 2 M-Bus frames; 377 bytes, 1 discarded\n"
+    assert run_hex(str(path), "--count", "1", "-q").stdout.count("M-Bus ok") == 1
+
+
+def test_hex_annotate_shows_the_mbus_header(tmp_path: Path) -> None:
+    path = tmp_path / "mbus.bin"
+    path.write_bytes(MBUS)
+    lines = run_hex(str(path), "--annotate", "-q").stdout.splitlines()
+    assert lines[0] == "-" + " " * 11 + "  256 M-Bus ok"
+    labels = [line[55:] for line in lines[1:12]]
+    assert labels == [
+        "start",
+        "length 250 (control through data), twice",
+        "start",
+        "control 53: SND_UD",
+        "address FF",
+        "CI 00: segment 0, more segments follow",
+        "STSAP 01",
+        "DTSAP 67",
+        "data, 245 bytes: general-glo-ciphering",
+        "checksum 0xE7 ok",
+        "stop",
+    ]
+    assert "CI 11: segment 1, last segment" in lines[18]
