@@ -249,3 +249,37 @@ def test_hex_annotate_shows_the_mbus_header(tmp_path: Path) -> None:
         "stop",
     ]
     assert "CI 11: segment 1, last segment" in lines[18]
+
+
+# --------------------------------------------------------------------------------------------
+# discarded runs in one piece
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flood", [b"\x7e" * 1000, b"\x7e\xa0" * 500, bytes(range(256)) * 4])
+def test_a_discarded_run_is_handed_over_in_one_piece(flood: bytes) -> None:
+    from amsread.hdlc import FrameSplitter
+
+    runs: list[bytes] = []
+    splitter = FrameSplitter(on_discard=runs.append)
+    splitter.feed(flood + FRAME + flood)
+    assert len(runs) == 2  # the run before the frame, and after it (less a candidate still open)
+    splitter.flush()
+    assert b"".join(runs) == flood + flood
+
+
+def pipeline_counts(stream: bytes, size: int) -> tuple[dict[str, int], int, int]:
+    from amsread.pipeline import Pipeline
+
+    p = Pipeline()
+    messages = list(p.messages(stream[i : i + size] for i in range(0, len(stream), size)))
+    return dict(p.stats.errors), p.stats.mbus.frames_good, len(messages)
+
+
+def test_rejections_inside_a_run_are_settled_as_byte_by_byte() -> None:
+    """An M-Bus frame (with 7E inside) between floods: whole-run hand-over counts what single bytes do."""
+    stream = b"\x7e\xa0" * 50 + MBUS + b"\x7e\xa0" * 50 + FRAME + MBUS[:200] + b"\x7e\xa0" * 20 + MBUS
+    one_byte = pipeline_counts(stream, 1)
+    assert one_byte[1:] == (4, 3)  # 4 M-Bus frames (one message cut short), 1 HDLC + 2 M-Bus messages
+    for size in (7, 64, len(stream)):
+        assert pipeline_counts(stream, size) == one_byte

@@ -194,6 +194,13 @@ class MbusSplitter:
     def feed(self, chunk: bytes, received_at: float | None = None) -> list[MbusFrame]:
         """Add ``chunk`` to the stream; return every frame it completed, in order."""
         buf = self._buf
+        if not buf:  # skip to the first 68 in one call: noise and floods never enter the buffer
+            start = chunk.find(START)
+            if start < 0:
+                self._offset += len(chunk)
+                return []
+            self._offset += start
+            chunk = chunk[start:]
         buf += chunk
         frames: list[MbusFrame] = []
         pos = 0
