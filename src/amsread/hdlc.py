@@ -242,6 +242,10 @@ class FrameSplitter:
         self.on_error = on_error
         self.on_discard = on_discard
         self.on_frame = on_frame
+        #: Hears a run of identical rejections at once (a flood): ``(error, times, first, step)``,
+        #: the i-th lying at ``first + i * step`` among the discarded bytes. Unset, ``on_error``
+        #: hears each of them.
+        self.on_repeated_error: Callable[[FrameError, int, int, int], None] | None = None
 
     @property
     def buffered(self) -> int:
@@ -295,6 +299,14 @@ class FrameSplitter:
                 if self.on_frame is not None:
                     self.on_frame(result)
                 pos = owned = start + result.length + 1  # the closing flag may open the next frame
+                continue
+            times, step = self._repeats(buf, start, result) if start != owned else (1, 0)
+            if times > 1:  # a flood: the same rejected bytes again and again, taken in one step
+                first = self.stats.bytes_discarded
+                pos = start + (times - 1) * step + 1
+                self._discard(buf, start, pos)
+                if result is not _SKIP_FLAG:
+                    self._reject_repeated(result, times, first, step)
                 continue
             pos = start + 1
             if result is not _SKIP_FLAG:
@@ -389,6 +401,47 @@ class FrameSplitter:
         if self.on_error is not None:
             self.on_error(err)
 
+    def _repeats(self, buf: bytearray, start: int, result: FrameError) -> tuple[int, int]:
+        """How many candidates, ``step`` bytes apart from ``start`` on, repeat the one just rejected.
+
+        A flood (``7E A0`` over and over) rejects a candidate every two bytes, and judging each in
+        Python costs ~100 times what noise does. The verdict on a candidate depends only on its
+        first ``_VERDICT_SPAN`` bytes (or on its ``raw``, when longer), so where the stream is
+        periodic with the distance to the next flag as period, every candidate in the periodic
+        stretch gets the same verdict. The stretch is measured with slice comparisons, doubling,
+        so the cost follows the length of the flood, not the size of the buffer. ``(1, 0)`` when
+        nothing repeats.
+        """
+        span = max(len(result.raw), _VERDICT_SPAN)
+        step = buf.find(FLAG, start + 1, start + _MAX_PERIOD + 1) - start
+        if step <= 0 or start + step + span > len(buf):
+            return 1, 0
+        if buf[start : start + span] != buf[start + step : start + step + span]:
+            return 1, 0
+        most = (len(buf) - start - span) // step  # the last candidate whose span is in the buffer
+        good, bad = 1, most + 1  # candidates 0..good repeat; bad is the first known not to (or past the end)
+        probe = 2
+        while good < bad - 1:
+            j = min(probe, bad - 1) if probe <= most else (good + bad) // 2
+            length = (j - 1) * step + span
+            if buf[start : start + length] == buf[start + step : start + step + length]:
+                good = j
+                probe = j * 2
+            else:
+                bad = j
+                probe = most + 1  # from now on, halve the interval
+        return good + 1, step
+
+    def _reject_repeated(self, err: FrameError, times: int, first: int, step: int) -> None:
+        """Report ``times`` identical rejections, the i-th at discard position ``first + i * step``."""
+        if self.on_repeated_error is not None:
+            counter = _COUNTER_OF[type(err)]
+            setattr(self.stats, counter, getattr(self.stats, counter) + times)
+            self.on_repeated_error(err, times, first, step)
+            return
+        for _ in range(times):
+            self._reject(err)
+
     def _discard(self, buf: bytearray, a: int, b: int) -> None:
         """Count ``buf[a:b]`` as discarded; it joins the undelivered run if it continues it."""
         if b <= a:
@@ -408,6 +461,11 @@ class FrameSplitter:
 
 
 _SKIP_FLAG: Final = FrameError("flag")
+#: The most bytes ``_try_frame`` reads before it rejects a candidate whose ``raw`` is shorter:
+#: flag, format (2), two addresses of at most 4 bytes, control, HCS (2).
+_VERDICT_SPAN: Final = 3 + 2 * MAX_ADDRESS_BYTES + 3
+#: Floods with a longer period are not looked for (any noise has a next flag somewhere).
+_MAX_PERIOD: Final = 64
 #: A run of flags: all but the last are noise (or the previous frame's closing flag).
 _FLAGS: Final = re.compile(rb"\x7e+")
 

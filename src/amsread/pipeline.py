@@ -103,6 +103,7 @@ class Pipeline:
         self.idle_flush = idle_flush
         self.splitter = FrameSplitter(on_error=self._frame_error, on_discard=self._outside_hdlc)
         self.splitter.stats = self.stats.splitter
+        self.splitter.on_repeated_error = self._frame_errors
         self.segments = SegmentAssembler()
         self.mbus = MbusSplitter(on_error=self._skip)
         self.mbus.stats = self.stats.mbus
@@ -135,6 +136,22 @@ class Pipeline:
             self._skip(err)
         else:
             self._held.append((self.splitter.discarded, err))
+
+    def _frame_errors(self, err: AmsReadError, times: int, first: int, step: int) -> None:
+        """``times`` identical HDLC rejections (a flood), their bytes already among the discarded.
+
+        Counted at once when no M-Bus frame can be open around any of them; otherwise each is
+        held at its own place, exactly as ``_frame_error`` would have held it.
+        """
+        if self.strict:
+            self._frame_error(err)  # the first one ends the run
+        if self.mbus.pending_start is None and not self._mbus_start_undelivered():
+            self.stats.errors[getattr(err, "reason", type(err).__name__)] += times
+            if self.on_error is not None:
+                for _ in range(times):
+                    self.on_error(err)
+            return
+        self._held += [(first + i * step, err) for i in range(times)]
 
     def _mbus_start_undelivered(self) -> bool:
         """Whether a ``68`` (an M-Bus start) is among the discarded bytes not yet delivered.
