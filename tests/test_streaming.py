@@ -347,3 +347,13 @@ def test_a_flood_is_judged_in_few_steps() -> None:
     splitter.feed(b"\x7e\xa0" * 30_000)
     assert splitter.stats.format_errors > 29_990
     assert calls < 100
+
+
+def test_strict_stops_at_the_first_rejection_of_a_flood() -> None:
+    from amsread.errors import FrameFormatError
+    from amsread.pipeline import Pipeline
+
+    p = Pipeline(strict=True)
+    with pytest.raises(FrameFormatError):
+        list(p.readings([b"\x7e\xa0" * 1000]))
+    assert dict(p.stats.errors) == {"bad header": 1}

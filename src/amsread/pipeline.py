@@ -143,9 +143,9 @@ class Pipeline:
         Counted at once when no M-Bus frame can be open around any of them; otherwise each is
         held at its own place, exactly as ``_frame_error`` would have held it.
         """
-        if self.strict:
-            self._frame_error(err)  # the first one ends the run
         if self.mbus.pending_start is None and not self._mbus_start_undelivered():
+            if self.strict:
+                self._skip(err)  # raises: the first one ends the run
             self.stats.errors[getattr(err, "reason", type(err).__name__)] += times
             if self.on_error is not None:
                 for _ in range(times):
