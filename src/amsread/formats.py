@@ -16,6 +16,7 @@ from typing import Final, TextIO
 from amsread.contract import COLUMNS, Reading
 from amsread.text import visible
 from amsread.wire.hdlc import LLC, HdlcFrame, address_value
+from amsread.wire.mbus import MbusLongFrame
 
 CONTROL_NAMES: Final = {
     0x13: "UI, P/F=1",
@@ -88,6 +89,32 @@ def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
     head = f"{format_time(stamp)} {len(raw):4d} ok"
     body = "\n".join(f"    {_spaced(b):<50} {label}" for b, label in rows)
     return f"{head}\n{body}"
+
+
+def annotate_mbus_frame(raw: bytes, *, stamp: float | None = None) -> str:
+    """An M-Bus long frame broken into its fields, read with the ``MbusLongFrame`` declaration."""
+    parsed = MbusLongFrame.parse(raw)
+    body = parsed.body.value
+    ci = body.ci
+    place = "last segment" if ci & 0x10 else "more segments follow"
+    data: bytes = body.data
+    what = APDU_NAMES.get(data[0], "continuation or unknown") if data and ci & 0x0F == 0 else "continuation"
+    rows = [
+        (raw[:1], "start"),
+        (raw[1:3], f"length {parsed.length} (control through data), twice"),
+        (raw[3:4], "start"),
+        (raw[4:5], f"control {body.control:02X}" + (": SND_UD" if body.control in (0x53, 0x73) else "")),
+        (raw[5:6], f"address {body.address:02X}"),
+        (raw[6:7], f"CI {ci:02X}: segment {ci & 0x0F}, {place}"),
+        (raw[7:8], f"STSAP {body.stsap:02X}"),
+        (raw[8:9], f"DTSAP {body.dtsap:02X}"),
+        (data, f"data, {len(data)} bytes: {what}"),
+        (raw[-2:-1], f"checksum 0x{parsed.checksum:02X} ok"),
+        (raw[-1:], "stop"),
+    ]
+    head = f"{format_time(stamp)} {len(raw):4d} M-Bus ok"
+    lines = "\n".join(f"    {_spaced(b):<50} {label}" for b, label in rows)
+    return f"{head}\n{lines}"
 
 
 # --------------------------------------------------------------------------------------------

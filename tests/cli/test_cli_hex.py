@@ -95,8 +95,7 @@ def test_hex_raw_shows_bytes_outside_frames() -> None:
     assert result.stdout.splitlines() == [
         f"{STAMP}    3 outside frames 010203",
         LINE_AIDON,
-        f"{STAMP}    1 outside frames 7e",  # the extra flag of three between the frames
-        f"{STAMP}    1 outside frames 7e",
+        f"{STAMP}    2 outside frames 7e7e",  # the two extra flags of four between the frames, one run
         LINE_KAIFA,
         f"{STAMP}    1 outside frames ff",
     ]

@@ -24,7 +24,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -136,24 +135,120 @@ def extract_hex(text: str) -> bytes:
         return b""
 
 
+#: Bytes that end a hex token, as ``parse_hex_text`` splits them.
+_SEPARATORS: Final = tuple(bytes((b,)) for b in b" \t\r\n\f\v,:;|[]'\"_-")
+_SEPARATOR_SET: Final = frozenset(b" \t\r\n\f\v,:;|[]'\"_-")
+_DIGITS = re.compile(rb"[0-9a-fA-F]*")
+_LONG_TOKEN = re.compile(rb"(?:0[xX])?([0-9a-fA-F]*)")
+#: A partial token up to this long is held back whole; a longer one (hex with no separators at
+#: all) is decoded as it arrives, so memory stays bounded whatever the text looks like.
+_TOKEN_HOLD: Final = 64
+
+
 class HexStreamDecoder:
-    """Incremental hex text to bytes, for hex arriving on a pipe; keeps a partial token back."""
+    """Incremental hex text to bytes, for hex read in chunks from a file or a pipe.
+
+    Chunks cut text anywhere: inside a token (``7E A`` | ``0``), inside a ``0x`` prefix, inside a
+    ``#`` or ``//`` comment, or in the middle of a run of digits with no separator at all. What
+    cannot be decided yet is held back, never more than a few dozen bytes: a long run of digits is
+    decoded pair by pair with at most one odd digit carried over, and a comment that has not ended
+    is dropped as it comes, remembering only that the text is still inside it. The result is the
+    same as ``parse_hex_text`` on the whole text, errors included.
+    """
 
     def __init__(self) -> None:
         self._pending = b""
+        #: The current token's earlier digits were already decoded: ``_pending`` is its odd digit, if any.
+        self._in_token = False
+        #: A comment began and its line has not ended yet.
+        self._in_comment = False
 
     def feed(self, text: bytes) -> bytes:
+        """Decode what ``text`` completes; raise ``ValueError`` on text that is not hex."""
         data = self._pending + text
-        cut = max(data.rfind(b"\n"), data.rfind(b" "), data.rfind(b","))
-        if cut < 0:
-            self._pending = data
-            return b""
-        self._pending = data[cut + 1 :]
-        return parse_hex_text(data[: cut + 1])
+        self._pending = b""
+        if self._in_comment:
+            end = data.find(b"\n")
+            if end < 0:
+                return b""
+            data, self._in_comment = data[end:], False
+        out = bytearray()
+        if self._in_token:
+            rest = self._continue_token(data, out)
+            if rest is None:
+                return bytes(out)
+            data = rest
+        comment = _open_comment(data)
+        if comment >= 0:  # the last line opens a comment: everything before it is complete
+            complete, tail = data[:comment], b""
+            self._in_comment = True
+        else:
+            cut = max(data.rfind(sep) for sep in _SEPARATORS)
+            complete, tail = data[: cut + 1], data[cut + 1 :]
+        out += parse_hex_text(complete)
+        if len(tail) > _TOKEN_HOLD:
+            out += self._start_long_token(tail)
+        else:
+            self._pending = tail
+        return bytes(out)
 
     def close(self) -> bytes:
+        """The text ended: decode what was held back."""
         rest, self._pending = self._pending, b""
+        if self._in_comment:
+            self._in_comment = False
+            return b""
+        if self._in_token:
+            self._in_token = False
+            if len(rest) % 2:
+                raise ValueError("odd number of hex digits at the end of a long run")
+            return bytes.fromhex(rest.decode())
         return parse_hex_text(rest)
+
+    def _start_long_token(self, tail: bytes) -> bytes:
+        """Decode the digit pairs of a token too long to hold back; keep an odd digit."""
+        m = _LONG_TOKEN.match(tail)
+        assert m is not None  # the pattern matches the empty string
+        digits, rest = m.group(1), tail[m.end() :]
+        if rest == b"/":  # perhaps the first half of a ``//`` comment: the token ends here
+            if len(digits) % 2:
+                raise ValueError(f"odd number of hex digits in {_shown(tail)}")
+            self._pending = rest
+            return bytes.fromhex(digits.decode())
+        if rest:
+            raise ValueError(f"not hex: {_shown(tail)}")
+        even = len(digits) - len(digits) % 2
+        self._pending, self._in_token = digits[even:], True
+        return bytes.fromhex(digits[:even].decode())
+
+    def _continue_token(self, data: bytes, out: bytearray) -> bytes | None:
+        """Go on with a long token: decode its digits; the text after it, or None if it goes on."""
+        end = _DIGITS.match(data).end()  # type: ignore[union-attr]
+        digits = data[:end]
+        if end == len(data):
+            even = end - end % 2
+            out += bytes.fromhex(digits[:even].decode())
+            self._pending = digits[even:]
+            return None
+        self._in_token = False
+        if end % 2:
+            raise ValueError(f"odd number of hex digits at the end of a long run ({_shown(digits[-20:])})")
+        out += bytes.fromhex(digits.decode())
+        rest = data[end:]
+        if rest[0] not in _SEPARATOR_SET and rest[:1] not in (b"#", b"/"):
+            raise ValueError(f"not hex: {_shown(rest)}")
+        return rest
+
+
+def _open_comment(data: bytes) -> int:
+    """Where a comment opens on the last line of ``data`` (which has not ended yet), or -1."""
+    line = data.rfind(b"\n") + 1
+    marks = [i for i in (data.find(b"#", line), data.find(b"//", line)) if i >= 0]
+    return min(marks) if marks else -1
+
+
+def _shown(token: bytes) -> str:
+    return repr(token[:20].decode("ascii", "replace"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,9 +390,19 @@ def memory_source(name: str, data: bytes) -> Source:
     return Source(name, False, lambda: iter((data,)), description=f"{name} ({len(data)} bytes)")
 
 
+#: Bytes per read from a capture file: large enough that reading costs nothing next to splitting,
+#: small enough that memory does not depend on the size of the file.
+FILE_CHUNK: Final = 64 * 1024
+
+
 def _file_source(path: str, input_format: InputFormat) -> Source:
+    """A capture file, read in chunks as the pipeline asks for them, raw bytes or hex text.
+
+    The format is decided from the first chunk, which is read (and, for hex, decoded) at once, so
+    a file that is plainly not what ``input_format`` says fails before anything is printed.
+    """
     try:
-        data = Path(path).read_bytes()
+        f = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close or at the end
     except FileNotFoundError as e:
         raise UnreadableFileError(f"no such file: {path}") from e
     except IsADirectoryError as e:
@@ -306,12 +411,57 @@ def _file_source(path: str, input_format: InputFormat) -> Source:
         raise PermissionDeniedError(f"permission denied reading {path}") from e
     except OSError as e:
         raise UnreadableFileError(f"cannot read {path}: {e.strerror}") from e
-    if input_format == "hex" or (input_format == "auto" and looks_like_hex_text(data[:4096])):
-        try:
-            data = parse_hex_text(data)
-        except ValueError as e:
-            raise UnreadableFileError(f"{path}: not a hex capture: {e}") from e
-    return Source(path, False, lambda: iter((data,)), description=f"{path} ({len(data)} bytes)")
+    try:
+        info = os.fstat(f.fileno())
+        size = info.st_size
+        first = _read_file(f, path)
+        hexmode = input_format == "hex" or (input_format == "auto" and looks_like_hex_text(first[:CHUNK]))
+        chunks = (
+            _hex_chunks(first, lambda: _read_file(f, path), f"{path}: not a hex capture") if hexmode else None
+        )
+        head = next(chunks) if chunks is not None else first
+        if chunks is not None and stat.S_ISREG(info.st_mode) and size <= len(first):
+            head += b"".join(chunks)  # all of it was read: a bad ending fails now, before any output
+    except BaseException:
+        f.close()
+        raise
+
+    def read_all() -> Iterator[bytes]:
+        with f:
+            if head:
+                yield head
+            if chunks is not None:
+                yield from (c for c in chunks if c)
+                return
+            while chunk := _read_file(f, path):
+                yield chunk
+
+    return Source(path, False, read_all, _close=f.close, description=f"{path} ({size} bytes)")
+
+
+def _read_file(f: IO[bytes], path: str) -> bytes:
+    try:
+        return f.read(FILE_CHUNK) or b""
+    except IsADirectoryError as e:
+        raise UnreadableFileError(f"{path} is a directory, not a capture file") from e
+    except OSError as e:
+        raise UnreadableFileError(f"cannot read {path}: {e.strerror}") from e
+
+
+def _hex_chunks(first: bytes, read: Callable[[], bytes], what: str) -> Iterator[bytes]:
+    """Decode hex text chunk by chunk; the first item is ``first`` decoded, the last the remainder.
+
+    A decoding error becomes an ``UnreadableFileError`` that starts with ``what``.
+    """
+    dec = HexStreamDecoder()
+    chunk = first
+    try:
+        while chunk:
+            yield dec.feed(chunk)
+            chunk = read()
+        yield dec.close()
+    except ValueError as e:
+        raise UnreadableFileError(f"{what}: {e}") from e
 
 
 def _stream_chunks(stream: IO[bytes], input_format: InputFormat) -> Iterator[bytes]:
@@ -325,18 +475,7 @@ def _stream_chunks(stream: IO[bytes], input_format: InputFormat) -> Iterator[byt
         while chunk := read(CHUNK):
             yield chunk
         return
-    dec = HexStreamDecoder()
-    chunk = first
-    while chunk:
-        try:
-            yield dec.feed(chunk)
-        except ValueError as e:
-            raise UnreadableFileError(f"stdin: not hex text: {e}") from e
-        chunk = read(CHUNK)
-    try:
-        yield dec.close()
-    except ValueError as e:
-        raise UnreadableFileError(f"stdin: not hex text: {e}") from e
+    yield from _hex_chunks(first, lambda: read(CHUNK), "stdin: not hex text")
 
 
 # --------------------------------------------------------------------------------------------

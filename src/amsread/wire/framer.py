@@ -25,6 +25,7 @@ from typing import Final, TypedDict, Unpack
 
 from amsread.errors import AmsReadError
 from amsread.wire.hdlc import Frame, FrameSplitter, SegmentAssembler, SplitterStats
+from amsread.wire.mbus import START as MBUS_START
 from amsread.wire.mbus import MbusAssembler, MbusFrame, MbusSplitter, MbusStats
 
 #: A live source silent this long inside a frame has lost the rest of it (a meter sends a frame in
@@ -149,6 +150,7 @@ class Framer:
         self.idle_flush = idle_flush
         self.splitter = FrameSplitter(on_error=self._frame_error, on_discard=self._outside_hdlc)
         self.splitter.stats = self.stats.splitter
+        self.splitter.on_repeated_error = self._frame_errors
         self.segments = SegmentAssembler()
         self.mbus = MbusSplitter(on_error=self._skip)
         self.mbus.stats = self.stats.mbus
@@ -161,6 +163,8 @@ class Framer:
         #: M-Bus messages completed during the current step, while ``messages`` runs: (HDLC frames
         #: found before it, envelope), so they come out in stream order among HDLC messages.
         self._mbus_ready: list[tuple[int, Envelope]] | None = None
+        #: How far into the undelivered discarded bytes ``_mbus_start_undelivered`` has looked.
+        self._scanned = 0
 
     def _skip(self, err: AmsReadError) -> None:
         self.stats.count(err)
@@ -170,16 +174,54 @@ class Framer:
             raise err
 
     def _frame_error(self, err: AmsReadError) -> None:
-        if self.mbus.pending_start is not None:
-            self._held.append((self.mbus.position, err))
-        else:
+        """Count an HDLC rejection now, or hold it if an M-Bus frame may be open around it.
+
+        The splitter hands discarded bytes over a run at a time, so the M-Bus splitter may not yet
+        have seen the bytes before this rejection. Its place among the discarded bytes is known
+        (``splitter.discarded``); it is held when the M-Bus splitter has a frame pending or a
+        ``68`` waits among the undelivered bytes, and settled once they are delivered.
+        """
+        if self.mbus.pending_start is None and not self._mbus_start_undelivered():
             self._skip(err)
+        else:
+            self._held.append((self.splitter.discarded, err))
+
+    def _frame_errors(self, err: AmsReadError, times: int, first: int, step: int) -> None:
+        """``times`` identical HDLC rejections (a flood), their bytes already among the discarded.
+
+        Counted at once when no M-Bus frame can be open around any of them; otherwise each is
+        held at its own place, exactly as ``_frame_error`` would have held it.
+        """
+        if self.mbus.pending_start is None and not self._mbus_start_undelivered():
+            if self.strict:
+                self._skip(err)  # raises: the first one ends the run
+            self.stats.errors[err.reason] += times
+            if self.on_error is not None:
+                for _ in range(times):
+                    self.on_error(err)
+            return
+        self._held += [(first + i * step, err) for i in range(times)]
+
+    def _mbus_start_undelivered(self) -> bool:
+        """Whether a ``68`` (an M-Bus start) is among the discarded bytes not yet delivered.
+
+        Scans only what it has not scanned before, so a long run with many rejections inside it
+        (a flood of ``7E A0``) is scanned once, not once per rejection.
+        """
+        if not self.splitter.undelivered:
+            return False
+        found = self.splitter.find_undelivered(MBUS_START, self._scanned)
+        self._scanned = found if found >= 0 else self.splitter.undelivered
+        return found >= 0
 
     def _outside_hdlc(self, data: bytes) -> None:
+        """A run of bytes outside any HDLC frame, in one piece: on to the M-Bus splitter."""
+        self._scanned = 0
         if self.on_discard is not None:
             self.on_discard(data)
         frames = self.mbus.feed(data, self._received_at)
-        self._mbus_frames(frames)
+        if frames or self._held:
+            self._mbus_frames(frames)
 
     def _mbus_frames(self, frames: list[MbusFrame]) -> None:
         if self._held:

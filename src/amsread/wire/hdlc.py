@@ -19,6 +19,7 @@ and 0x7D occur raw inside frames, and only the 11-bit length says where a frame 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -220,9 +221,12 @@ class FrameSplitter:
     A closing flag may open the next frame; doubled flags are skipped. The buffer never holds more
     than one maximum-size frame once ``feed`` returns.
 
-    ``on_error`` receives every rejected candidate (a ``FrameError`` with the candidate's bytes);
-    ``on_discard`` receives the bytes that fell outside any good frame; ``on_frame`` each good frame
-    as it is found, so a caller watching all three sees them in stream order.
+    ``on_error`` receives every rejected candidate (a ``FrameError`` with the candidate's bytes)
+    the moment it is rejected; ``on_frame`` each good frame as it is found. ``on_discard`` receives
+    the bytes that fell outside any good frame, a contiguous run in one piece: a run is handed over
+    before the next good frame and at the end of each ``feed``, not byte by byte, so noise and
+    floods of flags cost one call per run (issue 8). Rejections inside a run are reported before
+    the run itself; ``discarded`` and ``find_undelivered`` tell a caller where they lie in it.
     """
 
     def __init__(
@@ -235,16 +239,37 @@ class FrameSplitter:
     ) -> None:
         self._buf = bytearray()
         self._flag_owned = False
+        #: The discarded run not yet handed to ``on_discard``: ``_buf[_run_a:_run_b]`` (empty when equal).
+        self._run_a = self._run_b = 0
         self._max_length = max_length
         self.stats = SplitterStats()
         self.on_error = on_error
         self.on_discard = on_discard
         self.on_frame = on_frame
+        #: Hears a run of identical rejections at once (a flood): ``(error, times, first, step)``,
+        #: the i-th lying at ``first + i * step`` among the discarded bytes. Unset, ``on_error``
+        #: hears each of them.
+        self.on_repeated_error: Callable[[FrameError, int, int, int], None] | None = None
 
     @property
     def buffered(self) -> int:
         """Bytes held back waiting for the rest of a frame."""
         return len(self._buf)
+
+    @property
+    def discarded(self) -> int:
+        """Bytes discarded so far, handed over or not: the position of the next one among them."""
+        return self.stats.bytes_discarded
+
+    @property
+    def undelivered(self) -> int:
+        """Discarded bytes not yet handed to ``on_discard`` (they will be by the end of ``feed``)."""
+        return self._run_b - self._run_a
+
+    def find_undelivered(self, value: int, skip: int = 0) -> int:
+        """Offset of the byte ``value`` among the undelivered discarded bytes past ``skip``, or -1."""
+        i = self._buf.find(value, self._run_a + skip, self._run_b)
+        return i - self._run_a if i >= 0 else -1
 
     def feed(self, chunk: bytes, received_at: float | None = None) -> list[Frame]:
         """Add ``chunk`` to the stream; return every frame it completed, in order."""
@@ -263,19 +288,29 @@ class FrameSplitter:
             if start > pos:
                 self._discard(buf, pos, start)
             pos = start
-            if start + 1 < len(buf) and buf[start + 1] == FLAG:  # a doubled flag: the next one opens
-                pos = start + 1
-                if start != owned:
-                    self._discard(buf, start, pos)
+            if start + 1 < len(buf) and buf[start + 1] == FLAG:  # doubled flags: the last one opens
+                last = _FLAGS.match(buf, start).end() - 1  # type: ignore[union-attr]
+                self._discard(buf, start + 1 if start == owned else start, last)
+                pos = last
                 continue
             result = self._try_frame(buf, start, received_at)
             if result is None:  # need more bytes
                 break
             if isinstance(result, Frame):
+                self._hand_over(buf)  # the bytes before a frame reach on_discard before it is counted
+                self.stats.frames_good += 1
                 frames.append(result)
                 if self.on_frame is not None:
                     self.on_frame(result)
                 pos = owned = start + result.length + 1  # the closing flag may open the next frame
+                continue
+            times, step = self._repeats(buf, start, result) if start != owned else (1, 0)
+            if times > 1:  # a flood: the same rejected bytes again and again, taken in one step
+                first = self.stats.bytes_discarded
+                pos = start + (times - 1) * step + 1
+                self._discard(buf, start, pos)
+                if result is not _SKIP_FLAG:
+                    self._reject_repeated(result, times, first, step)
                 continue
             pos = start + 1
             if result is not _SKIP_FLAG:
@@ -283,6 +318,7 @@ class FrameSplitter:
             if start != owned:  # a flag that closed no frame is noise like any other byte
                 self._discard(buf, start, pos)
         self._flag_owned = owned == pos
+        self._hand_over(buf)
         del buf[:pos]
         return frames
 
@@ -313,6 +349,7 @@ class FrameSplitter:
                 self._reject(TruncatedFrameError("frame cut short", raw=bytes(buf[start:])))
             if not (start == 0 and self._flag_owned):
                 self._discard(buf, start, start + 1)
+                self._hand_over(buf)
             self._flag_owned = False
             del buf[: start + 1]
 
@@ -361,7 +398,6 @@ class FrameSplitter:
             )
         if fcs16(buf[start + 1 : end - 2]) != buf[end - 2] | (buf[end - 1] << 8):
             return FrameChecksumError("frame checksum mismatch", raw=bytes(buf[start : end + 1]))
-        self.stats.frames_good += 1
         return Frame(
             raw=bytes(buf[start : end + 1]),
             length=length,
@@ -378,14 +414,73 @@ class FrameSplitter:
         if self.on_error is not None:
             self.on_error(err)
 
+    def _repeats(self, buf: bytearray, start: int, result: FrameError) -> tuple[int, int]:
+        """How many candidates, ``step`` bytes apart from ``start`` on, repeat the one just rejected.
+
+        A flood (``7E A0`` over and over) rejects a candidate every two bytes, and judging each in
+        Python costs ~100 times what noise does. The verdict on a candidate depends only on its
+        first ``_VERDICT_SPAN`` bytes (or on its ``raw``, when longer), so where the stream is
+        periodic with the distance to the next flag as period, every candidate in the periodic
+        stretch gets the same verdict. The stretch is measured with slice comparisons, doubling,
+        so the cost follows the length of the flood, not the size of the buffer. ``(1, 0)`` when
+        nothing repeats.
+        """
+        span = max(len(result.raw), _VERDICT_SPAN)
+        step = buf.find(FLAG, start + 1, start + _MAX_PERIOD + 1) - start
+        if step <= 0 or start + step + span > len(buf):
+            return 1, 0
+        if buf[start : start + span] != buf[start + step : start + step + span]:
+            return 1, 0
+        most = (len(buf) - start - span) // step  # the last candidate whose span is in the buffer
+        good, bad = 1, most + 1  # candidates 0..good repeat; bad is the first known not to (or past the end)
+        probe = 2
+        while good < bad - 1:
+            j = min(probe, bad - 1) if probe <= most else (good + bad) // 2
+            length = (j - 1) * step + span
+            if buf[start : start + length] == buf[start + step : start + step + length]:
+                good = j
+                probe = j * 2
+            else:
+                bad = j
+                probe = most + 1  # from now on, halve the interval
+        return good + 1, step
+
+    def _reject_repeated(self, err: FrameError, times: int, first: int, step: int) -> None:
+        """Report ``times`` identical rejections, the i-th at discard position ``first + i * step``."""
+        if self.on_repeated_error is not None:
+            counter = _COUNTER_OF[type(err)]
+            setattr(self.stats, counter, getattr(self.stats, counter) + times)
+            self.on_repeated_error(err, times, first, step)
+            return
+        for _ in range(times):
+            self._reject(err)
+
     def _discard(self, buf: bytearray, a: int, b: int) -> None:
-        if b > a:
-            self.stats.bytes_discarded += b - a
-            if self.on_discard is not None:
-                self.on_discard(bytes(buf[a:b]))
+        """Count ``buf[a:b]`` as discarded; it joins the undelivered run if it continues it."""
+        if b <= a:
+            return
+        self.stats.bytes_discarded += b - a
+        if a != self._run_b:
+            self._hand_over(buf)
+            self._run_a = a
+        self._run_b = b
+
+    def _hand_over(self, buf: bytearray) -> None:
+        """Give the undelivered run to ``on_discard`` in one piece (before ``buf`` is trimmed)."""
+        a, b = self._run_a, self._run_b
+        self._run_a = self._run_b = 0
+        if b > a and self.on_discard is not None:
+            self.on_discard(bytes(buf[a:b]))
 
 
 _SKIP_FLAG: Final = FrameError("flag")
+#: The most bytes ``_try_frame`` reads before it rejects a candidate whose ``raw`` is shorter:
+#: flag, format (2), two addresses of at most 4 bytes, control, HCS (2).
+_VERDICT_SPAN: Final = 3 + 2 * MAX_ADDRESS_BYTES + 3
+#: Floods with a longer period are not looked for (any noise has a next flag somewhere).
+_MAX_PERIOD: Final = 64
+#: A run of flags: all but the last are noise (or the previous frame's closing flag).
+_FLAGS: Final = re.compile(rb"\x7e+")
 
 
 def _stamped(

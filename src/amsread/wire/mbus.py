@@ -151,11 +151,18 @@ class MbusSplitter:
     a ``68`` that may open a frame, and never holds more than one maximum frame (261 bytes).
     """
 
-    def __init__(self, *, on_error: Callable[[FrameError], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        on_error: Callable[[FrameError], None] | None = None,
+        on_frame: Callable[[MbusFrame], None] | None = None,
+    ) -> None:
         self._buf = bytearray()
         self._offset = 0  # stream position of self._buf[0]
         self.stats = MbusStats()
         self.on_error = on_error
+        #: Hears each good frame the moment it is found, in stream order with ``on_error`` (``hex``).
+        self.on_frame = on_frame
 
     @property
     def buffered(self) -> int:
@@ -175,6 +182,13 @@ class MbusSplitter:
     def feed(self, chunk: bytes, received_at: float | None = None) -> list[MbusFrame]:
         """Add ``chunk`` to the stream; return every frame it completed, in order."""
         buf = self._buf
+        if not buf:  # skip to the first 68 in one call: noise and floods never enter the buffer
+            start = chunk.find(START)
+            if start < 0:
+                self._offset += len(chunk)
+                return []
+            self._offset += start
+            chunk = chunk[start:]
         buf += chunk
         frames: list[MbusFrame] = []
         pos = 0
@@ -200,9 +214,10 @@ class MbusSplitter:
                 self._reject(error)
                 pos = start + 1
                 continue
-            frames.append(
-                MbusFrame(raw, raw[4], raw[5], raw[6], raw[7], raw[8], self._offset + start, received_at)
-            )
+            frame = MbusFrame(raw, raw[4], raw[5], raw[6], raw[7], raw[8], self._offset + start, received_at)
+            frames.append(frame)
+            if self.on_frame is not None:
+                self.on_frame(frame)
             self.stats.frames_good += 1
             self.stats.bytes_in_frames += len(raw)
             pos = end
