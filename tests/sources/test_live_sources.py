@@ -30,7 +30,8 @@ from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import NoSuchDeviceError, SourceError
 from amsread.settings import DEFAULT
-from amsread.sources.base import is_serial_spec, open_serial, open_source
+from amsread.sources.base import is_serial_spec, open_source
+from amsread.sources.serial import open_serial
 from amsread.wire.hdlc import FrameSplitter
 from helpers.live import HARD_TIMEOUT, FrameServer, Lines, amsread, child_env, free_port, process, wait_until
 from helpers.vectors import raw

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import serial
 
-import amsread.sources.base as source_mod
+import amsread.sources.serial as source_mod
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import NoSuchDeviceError, SourceLostError
@@ -167,7 +167,7 @@ def test_lost_source_reopens_with_backoff_and_ticks_meanwhile(
     refused = NoSuchDeviceError("cannot connect to socket://x:1: connection refused")
     opened = opener(monkeypatch, [FakeSerial(a), refused, refused, FakeSerial(b)])
     log: list[str] = []
-    src = source_mod._serial_source("socket://x:1", DEFAULT, reconnect=True, log=log.append)
+    src = source_mod.serial_source("socket://x:1", DEFAULT, reconnect=True, log=log.append)
     chunks: Iterator[bytes] = iter(src)
     data = [next(chunks) for _ in range(2)]
     assert data == a
@@ -194,7 +194,7 @@ def test_lost_source_reopens_with_backoff_and_ticks_meanwhile(
 def test_backoff_is_capped(monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime) -> None:
     refused = NoSuchDeviceError("refused")
     opener(monkeypatch, [FakeSerial([]), *([refused] * 9), FakeSerial([b"\x7e"])])
-    src = source_mod._serial_source("socket://x:1", DEFAULT, reconnect=True, log=lambda _: None)
+    src = source_mod.serial_source("socket://x:1", DEFAULT, reconnect=True, log=lambda _: None)
     for chunk in src:
         if chunk:
             break
@@ -204,7 +204,7 @@ def test_backoff_is_capped(monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime)
 
 def test_without_reconnect_a_lost_source_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
     opener(monkeypatch, [FakeSerial([b"\x7e"])])
-    src = source_mod._serial_source("socket://x:1", DEFAULT, reconnect=False, log=lambda _: None)
+    src = source_mod.serial_source("socket://x:1", DEFAULT, reconnect=False, log=lambda _: None)
     with pytest.raises(SourceLostError, match="lost socket://x:1"):
         list(src)
     assert SourceLostError.exit_code == 7
@@ -217,7 +217,7 @@ def test_a_vanished_device_file_counts_as_lost(monkeypatch: pytest.MonkeyPatch, 
 
     opener(monkeypatch, [Quiet([]), FakeSerial([b"\x7e\x7e"])])
     log: list[str] = []
-    src = source_mod._serial_source("/dev/ttyUSB-gone", DEFAULT, reconnect=True, log=log.append)
+    src = source_mod.serial_source("/dev/ttyUSB-gone", DEFAULT, reconnect=True, log=log.append)
     for chunk in src:
         if chunk:
             break

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import amsread.sources.base as source_mod
+import amsread.sources.serial as source_mod
 from amsread.errors import (
     NoSuchDeviceError,
     PermissionDeniedError,
@@ -22,16 +22,10 @@ from amsread.errors import (
 )
 from amsread.meters import PRESETS
 from amsread.settings import DEFAULT, SerialSettings
-from amsread.sources.base import (
-    CHUNK,
-    HexStreamDecoder,
-    extract_hex,
-    is_serial_spec,
-    looks_like_hex_text,
-    open_serial,
-    open_source,
-    parse_hex_text,
-)
+from amsread.sources.base import is_serial_spec, open_source
+from amsread.sources.hextext import HexStreamDecoder, extract_hex, looks_like_hex_text, parse_hex_text
+from amsread.sources.serial import open_serial
+from amsread.sources.source import CHUNK
 from helpers.vectors import raw
 
 FRAME = raw("doc_aidon_6534_list1")  # 44 bytes

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from amsread.sources.base import HexStreamDecoder, open_source, parse_hex_text
+from amsread.sources.base import open_source
+from amsread.sources.hextext import HexStreamDecoder, parse_hex_text
 from helpers.vectors import raw
 
 FRAME = raw("doc_aidon_6534_list1")  # 44 bytes, one list-1 reading

@@ -112,7 +112,7 @@ def hex_from_text(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """The hex bytes in text, line by line as lines complete: the one reader for arguments, files
     and stdin, so text copied from a log (``12:00:01 Received: 7e a0 2a ...``) decodes the same
     whichever way it is given. A UTF-8 byte-order mark is dropped; idle ticks pass through."""
-    from amsread.sources.base import extract_hex
+    from amsread.sources.hextext import extract_hex
 
     pending = b""
     number = 0

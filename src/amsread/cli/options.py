@@ -21,7 +21,7 @@ import click
 from amsread.settings import DEFAULT, SerialSettings
 
 if TYPE_CHECKING:
-    from amsread.sources.base import InputFormat
+    from amsread.sources.source import InputFormat
 
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -38,7 +38,7 @@ def command(port: str, seconds: float) -> None:
         amsread probe socket://192.168.1.50:2000 --seconds 20
     """
     from amsread.diagnose import CANDIDATES, describe_meter, diagnose, probe, suggested_flags
-    from amsread.sources.base import open_serial, read_available
+    from amsread.sources.serial import open_serial, read_available
 
     refuse_a_file(port)
     network = port.startswith("socket://")
