@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from amsread.cosem.axdr import decode_head
+from amsread.cosem.apdu import decode_head
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.flat import CompiledLayout
 from amsread.decode.pipeline import Pipeline

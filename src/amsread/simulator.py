@@ -2,7 +2,7 @@
 
 Without a meter nobody can try ``amsread watch``, and the tests need endless streams that are
 realistic and reproducible. ``SimulatedMeter`` builds every frame with the same construct
-declarations the decoder parses with (``layouts`` for the body, ``dlms.NotificationHead`` for the
+declarations the decoder parses with (``layouts`` for the body, ``cosem.apdu.NotificationHead`` for the
 APDU head, ``hdlc.build_frame`` for the frame), so what it sends is exactly what a real meter of
 that family sends, addresses, control byte and header date-time form included
 (AID-IF, KFM, KAM-NVE; IEC 62056-46 for the frames). Each ``Push`` also carries the values it was built from, in the output
@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from amsread.cosem import axdr as dlms
+from amsread.cosem.apdu import NotificationHead
 from amsread.cosem.axdr import CosemDateTime
 from amsread.decode.flat import LayoutIndex
 from amsread.decode.layout import Shape
@@ -319,7 +319,7 @@ class SimulatedMeter:
             stamp: dict[str, Any] = {"form": 0x00, "value": None}
         else:
             stamp = {"form": m.header_time, "value": self._clock_bytes(header_time)}
-        head = dlms.NotificationHead.build({"long_invoke_id_and_priority": m.invoke_id, "date_time": stamp})
+        head = NotificationHead.build({"long_invoke_id_and_priority": m.invoke_id, "date_time": stamp})
         return hdlc.build_frame(
             hdlc.LLC + head + body, destination=m.destination, source=m.source, control=m.control
         )

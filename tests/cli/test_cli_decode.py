@@ -16,12 +16,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from amsread.cli.main import main
 from amsread.contract import COLUMNS
-from amsread.cosem.axdr import TAG, Data
+from amsread.cosem.axdr import Data
+from amsread.cosem.tags import TAG
 from amsread.wire.hdlc import build_frame
+from helpers.cli import run
 from helpers.vectors import raw
 
 AIDON_L1 = raw("doc_aidon_6534_list1")  # P+ 512 W
@@ -42,17 +42,6 @@ KAMSTRUP_1P_ROW = ",2022-02-05T13:00:10+01:00,kamstrup,2,Kamstrup_V0001,57065672
 AIDON_L1_ROW = ",,aidon,1,,,,512" + "," * 13
 
 LLC = b"\xe6\xe7\x00"
-
-
-def run(*args: str, input: bytes | str | None = None) -> tuple[int, str, str]:
-    """``amsread ARGS`` through the console entry point: (exit code, stdout, stderr)."""
-    with CliRunner().isolation(input=input) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else int(e.code is not None)
-    return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def spaced(data: bytes, sep: str = " ", prefix: str = "") -> str:

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from amsread.cli.main import cli
-from amsread.cosem.axdr import decode_head
+from amsread.cosem.apdu import decode_head
 from amsread.cosem.ciphering import (
     ApduUnwrapper,
     GeneralGloCiphering,

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from amsread.cosem.axdr import decode_head
+from amsread.cosem.apdu import decode_head
 from amsread.cosem.ciphering import Keys, encrypt
 from amsread.cosem.gbt import (
     MAX_BLOCKS,

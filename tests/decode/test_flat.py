@@ -1,7 +1,7 @@
 """The flat per-layout declarations against the generic A-XDR tree, and the OBIS naming table (issue 3).
 
 Four views of one body must agree on every real capture: the compiled flat declaration, the same
-declaration interpreted, the generic ``dlms.Data`` tree, and the bytes themselves (every layout
+declaration interpreted, the generic ``cosem.axdr.Data`` tree, and the bytes themselves (every layout
 rebuilds the body it parsed). The layout tables are held against han-protocol.md §3.4, and every
 OBIS code amsread names has its own row (han-protocol.md §9: "copy-paste OBIS").
 """
@@ -18,7 +18,8 @@ import pytest
 
 from amsread import obis as obis_module
 from amsread.contract import Reading
-from amsread.cosem.axdr import TAG, Data
+from amsread.cosem.axdr import Data
+from amsread.cosem.tags import TAG
 from amsread.decode.decoder import DecodeOptions
 from amsread.decode.flat import CompiledLayout
 from amsread.decode.layout import Layout
@@ -120,7 +121,7 @@ def test_exactly_one_layout_matches(v: dict[str, Any]) -> None:
 
 
 def _leaves(node: Any) -> Iterator[tuple[int, Any]]:
-    """The scalar values of a parsed ``dlms.Data`` tree in wire order, as (tag, value)."""
+    """The scalar values of a parsed ``cosem.axdr.Data`` tree in wire order, as (tag, value)."""
     if node.tag in (TAG.ARRAY, TAG.STRUCTURE):
         for element in node.value:
             yield from _leaves(element)

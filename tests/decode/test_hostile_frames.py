@@ -1,7 +1,7 @@
 """Issue 8, "hostile frames": whatever a CRC-valid frame carries, a months-long run survives it.
 
-Every frame here is built with the project's own declarations (``dlms.Data``,
-``dlms.NotificationHead``, ``hdlc.build_frame``), run through the real command line (``amsread.cli.main
+Every frame here is built with the project's own declarations (``cosem.axdr.Data``,
+``cosem.apdu.NotificationHead``, ``hdlc.build_frame``), run through the real command line (``amsread.cli.main
 .main`` in-process, stdin or a file), and must come out as a counted, typed skip or as safe text:
 no traceback, strict JSON, no control character on stdout, the real captures around it unchanged.
 """
@@ -19,18 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from amsread.cli.main import main
-from amsread.cosem.axdr import TAG, AxdrLength, Data, NotificationHead
+from amsread.cosem.apdu import NotificationHead
+from amsread.cosem.axdr import AxdrLength, Data
+from amsread.cosem.tags import TAG
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.message import slot_for
 from amsread.decode.pipeline import Pipeline
 from amsread.obis import Obis
 from amsread.wire.framer import Envelope
 from amsread.wire.hdlc import build_frame
+from helpers.cli import run
 from helpers.vectors import raw
 
 LLC = b"\xe6\xe7\x00"
@@ -86,17 +87,6 @@ def frame_of_body(body: bytes, form: int = 0) -> bytes:
 def frame(*elements: dict[str, Any]) -> bytes:
     """A frame whose body is an array of ``elements`` (the Aidon registers style)."""
     return frame_of_body(Data.build(node(TAG.ARRAY, list(elements))))
-
-
-def run(*args: str, input: bytes | None = None) -> tuple[int, str, str]:
-    """``amsread ARGS`` through the console entry point: (exit code, stdout, stderr)."""
-    with CliRunner().isolation(input=input) as (out, err, _):
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else int(e.code is not None)
-    return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def strict_json(line: str) -> dict[str, Any]:

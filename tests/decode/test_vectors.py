@@ -21,7 +21,8 @@ from click.testing import CliRunner
 
 from amsread.cli.main import cli
 from amsread.contract import COLUMNS, Reading
-from amsread.cosem.axdr import CosemDateTime, decode_head
+from amsread.cosem.apdu import decode_head
+from amsread.cosem.axdr import CosemDateTime
 from amsread.decode.decoder import DecodeOptions
 from amsread.formats import format_value
 from amsread.meters import BY_NAME

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from amsread.contract import COLUMNS, Reading
-from amsread.cosem.axdr import decode_head
+from amsread.cosem.apdu import decode_head
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.wire.framer import Envelope

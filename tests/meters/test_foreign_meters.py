@@ -209,7 +209,7 @@ def o(text: str) -> bytes:
 
 
 def axdr(node: Any) -> dict[str, Any]:
-    """(tag, value) or (tag, [children]) to the dict ``dlms.Data`` builds."""
+    """(tag, value) or (tag, [children]) to the dict ``cosem.axdr.Data`` builds."""
     tag, value = node
     if tag in (0x01, 0x02):
         return {"tag": tag, "value": [axdr(child) for child in value]}

@@ -1,4 +1,4 @@
-"""DLMS/COSEM application layer: data-notification and the A-XDR data tree.
+"""The A-XDR data tree and the COSEM date-time (DLMS Green Book §9.5, Blue Book §4.1.6.1).
 
 Declarations follow the DLMS Green Book (GB9 §9.2, §9.5 A-XDR) and Blue Book (BB13 §4.1.6.1
 date-time, §4.3.2 scaler-unit, Table 2 data types). construct stays at this edge: parsed containers
@@ -20,11 +20,7 @@ import construct as c
 from construct import this
 
 from amsread.cosem.tags import TAG
-from amsread.errors import DecodeError, NonFiniteValueError, ScalerError, UnsupportedApduError
-
-DATA_NOTIFICATION: Final = 0x0F
-GENERAL_GLO_CIPHERING: Final = 0xDB
-GENERAL_BLOCK_TRANSFER: Final = 0xE0
+from amsread.errors import DecodeError, NonFiniteValueError, ScalerError
 
 # --------------------------------------------------------------------------------------------
 # A-XDR primitives
@@ -126,29 +122,6 @@ NOT_SPECIFIED: Final[dict[str, int]] = {
     "weekday": 0xFF,
 }
 _NOT_SPECIFIED: Final = tuple(NOT_SPECIFIED.items())
-
-#: The date-time field of a data-notification, in all three forms met on real meters
-#: (AID-IF §3.3.1, KAM-NVE rev 3.0): ``00`` (none), ``0C`` + 12 (standard), ``09 0C`` + 12 (Data-tagged).
-HeaderDateTime = c.Struct(
-    "form" / c.OneOf(c.Int8ub, [0x00, 0x0C, 0x09]),
-    "tagged_length" / c.If(this.form == 0x09, c.Const(b"\x0c")),
-    "value" / c.If(this.form != 0x00, c.Bytes(12)),
-)
-
-#: The head of a data-notification (GB9 §9.3.x, tag 0x0F): long-invoke-id-and-priority, date-time.
-_HEAD: Final = (
-    "tag" / c.Const(bytes((DATA_NOTIFICATION,))),
-    "long_invoke_id_and_priority" / c.Int32ub,
-    "date_time" / HeaderDateTime,
-)
-
-#: A whole data-notification, its body one A-XDR ``Data`` tree: the generic road.
-DataNotification = c.Struct(*_HEAD, "notification_body" / Data)
-
-#: The head alone and where the body starts: compiled for callers that need only that, and what
-#: the demo meter builds heads with (the flat layouts carry their own copy of these fields).
-NotificationHead = c.Struct(*_HEAD, "body_offset" / c.Tell)
-_NotificationHeadCompiled = NotificationHead.compile()
 
 #: Everything that decoding a corrupted message can raise from below us.
 PARSE_ERRORS: Final = (
@@ -256,29 +229,13 @@ class CosemDateTimeAdapter(c.Adapter):
 DateTime = CosemDateTimeAdapter(CosemDateTimeStruct)
 
 
-@dataclass(frozen=True, slots=True)
-class Apdu:
-    """A decoded data-notification: its invoke id, header time and the data tree as plain values.
-
-    In ``body``: array and structure are tuples, null-data is None, octet-strings are bytes,
-    visible- and utf8-strings are str, numbers are int (float only for float32/64 tags), and a
-    tagged date-time is a ``CosemDateTime``.
-    """
-
-    invoke_id: int
-    date_time: CosemDateTime | None
-    body: Any
-    body_tag: int
-    """The body's own A-XDR tag: array (Aidon) or structure (Kaifa, Kamstrup, Iskra)."""
-
-
-def _plain(node: Any) -> Any:
+def plain(node: Any) -> Any:
     tag = node.tag
     value = node.value
     if tag in (TAG.ARRAY, TAG.STRUCTURE):
         if tag == TAG.STRUCTURE:
             _check_scaler_unit(value)
-        return tuple(_plain(x) for x in value)
+        return tuple(plain(x) for x in value)
     if tag in (TAG.FLOAT32, TAG.FLOAT64) and not math.isfinite(value):
         raise NonFiniteValueError(f"float value {value!r} is not a number")
     if tag == TAG.VISIBLE_STRING:
@@ -310,49 +267,13 @@ def _check_scaler_unit(elements: Any) -> None:
         raise ScalerError(f"scaler of {bytes(code.value).hex()} has A-XDR tag {parts[0].tag:02X}, not int8")
 
 
-def _require_notification(apdu: bytes) -> None:
-    """Anything but a data-notification is a typed error before any parse is tried."""
-    if not apdu:
-        raise DecodeError("empty APDU", raw=apdu)
-    if apdu[0] != DATA_NOTIFICATION:
-        raise UnsupportedApduError(f"APDU tag {apdu[0]:02X} is not a data-notification", raw=apdu)
-
-
-def decode_head(apdu: bytes) -> tuple[int, CosemDateTime | None, int]:
-    """Invoke id, header date-time and the offset of the body in a data-notification."""
-    _require_notification(apdu)
-    try:
-        head = _NotificationHeadCompiled.parse(apdu)
-    except PARSE_ERRORS as e:
-        raise DecodeError(f"cannot decode data-notification header: {e}", raw=apdu) from e
-    stamp = CosemDateTime.from_bytes(head.date_time.value) if head.date_time.value is not None else None
-    return head.long_invoke_id_and_priority & 0xFFFFFF, stamp, head.body_offset
-
-
 def decode_data(raw: bytes) -> Any:
     """One A-XDR Data value (the generic, self-describing parse) as plain values."""
     try:
-        return _plain(Data.parse(raw))
+        return plain(Data.parse(raw))
     except PARSE_ERRORS as e:
-        raise DecodeError(f"cannot decode A-XDR data: {_short(e)}", raw=raw) from e
+        raise DecodeError(f"cannot decode A-XDR data: {short(e)}", raw=raw) from e
 
 
-def decode_apdu(apdu: bytes) -> Apdu:
-    """A data-notification to an ``Apdu`` with the ``DataNotification`` declaration (generic road)."""
-    _require_notification(apdu)
-    try:
-        parsed = DataNotification.parse(apdu)
-    except PARSE_ERRORS as e:
-        raise DecodeError(f"cannot decode data-notification: {_short(e)}", raw=apdu) from e
-    stamp = parsed.date_time.value
-    body = parsed.notification_body
-    return Apdu(
-        parsed.long_invoke_id_and_priority & 0xFFFFFF,
-        CosemDateTime.from_bytes(stamp) if stamp is not None else None,
-        _plain(body),
-        body.tag,
-    )
-
-
-def _short(e: BaseException) -> str:
+def short(e: BaseException) -> str:
     return str(e).split("\n")[0][:160]

@@ -37,14 +37,9 @@ from construct import len_, this
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from amsread.cosem.axdr import (
-    DATA_NOTIFICATION,
-    GENERAL_BLOCK_TRANSFER,
-    GENERAL_GLO_CIPHERING,
-    PARSE_ERRORS,
-    AxdrLength,
-)
+from amsread.cosem.axdr import PARSE_ERRORS, AxdrLength
 from amsread.cosem.gbt import BlockAssembler
+from amsread.cosem.tags import DATA_NOTIFICATION, GENERAL_BLOCK_TRANSFER, GENERAL_GLO_CIPHERING
 from amsread.errors import DecodeError, DecryptionError, KeyMaterialError, MissingKeyError, WrongKeyError
 
 KEY_LENGTH: Final = 16

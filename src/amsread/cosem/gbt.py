@@ -22,7 +22,8 @@ from typing import Final
 
 import construct as c
 
-from amsread.cosem.axdr import GENERAL_BLOCK_TRANSFER, PARSE_ERRORS, AxdrLength
+from amsread.cosem.axdr import PARSE_ERRORS, AxdrLength
+from amsread.cosem.tags import GENERAL_BLOCK_TRANSFER
 from amsread.errors import BlockTransferError, DecodeError
 
 #: Blocks and bytes one message may hold before it is given up: a push is a few hundred bytes.

@@ -7,6 +7,7 @@ Kept apart from ``cosem.axdr`` (the construct declarations) so that the layout t
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Final
 
 
 class TAG(IntEnum):
@@ -35,3 +36,9 @@ class TAG(IntEnum):
     DATE_TIME = 0x19
     DATE = 0x1A
     TIME = 0x1B
+
+
+#: APDU tags (GB9 §9.3): the first byte of every APDU a meter pushes.
+DATA_NOTIFICATION: Final = 0x0F
+GENERAL_GLO_CIPHERING: Final = 0xDB
+GENERAL_BLOCK_TRANSFER: Final = 0xE0

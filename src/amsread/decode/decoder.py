@@ -21,7 +21,8 @@ from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
 from amsread.contract import Reading
-from amsread.cosem.axdr import CosemDateTime, decode_apdu
+from amsread.cosem.apdu import decode_apdu
+from amsread.cosem.axdr import CosemDateTime
 from amsread.cosem.ciphering import ApduUnwrapper, Keys
 from amsread.decode.flat import LayoutIndex
 from amsread.decode.generic import items_from_tree
