@@ -18,7 +18,7 @@ from amsread.cosem.ciphering import Keys, encrypt
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import FrameError, MbusChecksumError, MbusFrameError, MbusSegmentError
-from amsread.wire.framer import Framing
+from amsread.wire.framer import Framer, Framing
 from amsread.wire.hdlc import FrameSplitter
 from amsread.wire.mbus import (
     MAX_LENGTH,
@@ -286,3 +286,15 @@ def test_arbitrary_bytes_never_raise(data: bytes, chunk: int) -> None:
     found = s.feed(good) + s.flush()
     assert all(isinstance(e, MbusFrameError | MbusSegmentError) for e in errors)
     assert found and found[-1].raw == good  # garbage before it never costs the good frame
+
+
+def test_envelopes_carry_every_frame_of_their_message() -> None:
+    """One envelope type for both framings: payload, source address and all the raw frames."""
+    segmented = build_mbus_message(NOTIFICATION, segment_size=5)
+    (mbus,) = Framer().messages([segmented])
+    assert mbus.framing is Framing.MBUS and mbus.source is None and mbus.payload == NOTIFICATION
+    assert len(mbus.frames) > 1 and b"".join(mbus.frames) == segmented
+    iskra = raw("issue_iskra_am550_segmented")
+    (hdlc,) = Framer().messages([iskra])
+    assert hdlc.framing is Framing.HDLC and hdlc.has_llc and len(hdlc.frames) == 3
+    assert b"".join(hdlc.frames) == iskra

@@ -56,19 +56,21 @@ class Envelope:
     source: bytes | None
     received_at: float | None
     frames: tuple[bytes, ...]
-    """The raw frame that completed the message (the last of its segments)."""
+    """The raw frames the message came in, first segment first (one for most pushes)."""
 
     @classmethod
-    def of_hdlc(cls, frame: Frame, information: bytes | None = None) -> Envelope:
-        """The envelope of an HDLC message that ``frame`` completed (its own information field by
-        default, or the joined segments)."""
+    def of_hdlc(
+        cls, frame: Frame, information: bytes | None = None, frames: tuple[bytes, ...] = ()
+    ) -> Envelope:
+        """The envelope of an HDLC message that ``frame`` completed: its own information field by
+        default, or the joined segments (``information``) of the raw ``frames``."""
         info = frame.information if information is None else information
-        return cls(Framing.HDLC, info, frame.source, frame.received_at, (frame.raw,))
+        return cls(Framing.HDLC, info, frame.source, frame.received_at, frames or (frame.raw,))
 
     @classmethod
-    def of_mbus(cls, frame: MbusFrame, apdu: bytes) -> Envelope:
+    def of_mbus(cls, frame: MbusFrame, apdu: bytes, frames: tuple[bytes, ...] = ()) -> Envelope:
         """The envelope of an M-Bus message whose last segment is ``frame``."""
-        return cls(Framing.MBUS, apdu, None, frame.received_at, (frame.raw,))
+        return cls(Framing.MBUS, apdu, None, frame.received_at, frames or (frame.raw,))
 
     @property
     def has_llc(self) -> bool:
@@ -229,7 +231,9 @@ class Framer:
         for mf in frames:
             apdu = self.mbus_segments.add(mf)
             if apdu is not None and self._mbus_ready is not None:
-                self._mbus_ready.append((self.stats.splitter.frames_good, Envelope.of_mbus(mf, apdu)))
+                self._mbus_ready.append(
+                    (self.stats.splitter.frames_good, Envelope.of_mbus(mf, apdu, self.mbus_segments.frames))
+                )
 
     def _settle(self, frames: list[MbusFrame]) -> None:
         """Drop held HDLC errors that lay inside a good M-Bus frame; count those that did not."""
@@ -310,7 +314,7 @@ class Framer:
                     for frame in frames:
                         info = self._hdlc_message(frame)
                         if info is not None:
-                            yield Envelope.of_hdlc(frame, info)
+                            yield Envelope.of_hdlc(frame, info, self.segments.frames)
                     continue
                 before = self.stats.splitter.frames_good - len(frames)  # HDLC frames before this step
                 j = 0
@@ -321,7 +325,7 @@ class Framer:
                         j += 1
                     info = self._hdlc_message(frame)
                     if info is not None:
-                        yield Envelope.of_hdlc(frame, info)
+                        yield Envelope.of_hdlc(frame, info, self.segments.frames)
                 for entry in ready[j:]:
                     self.stats.messages += 1
                     yield entry[1]

@@ -515,6 +515,7 @@ def strip_llc(info: bytes) -> bytes:
 class _Pending:
     parts: list[bytes]
     size: int
+    raws: list[bytes] = field(default_factory=list)
 
 
 class SegmentAssembler:
@@ -528,17 +529,21 @@ class SegmentAssembler:
 
     def __init__(self) -> None:
         self._pending: dict[tuple[bytes, bytes], _Pending] = {}
+        #: The raw frames of the message ``add`` completed last, first segment first.
+        self.frames: tuple[bytes, ...] = ()
 
     def add(self, frame: Frame) -> bytes | None:
         """Return the whole information field when ``frame`` completes a message, else None."""
         key = (frame.destination, frame.source)
         pending = self._pending.get(key)
         if not frame.segmented and pending is None:
+            self.frames = (frame.raw,)
             return frame.information
         info = frame.information
         if pending is None:
             pending = self._pending[key] = _Pending([], 0)
         pending.parts.append(info)
+        pending.raws.append(frame.raw)
         pending.size += len(info)
         if pending.size > self.MAX_MESSAGE:
             del self._pending[key]
@@ -546,4 +551,5 @@ class SegmentAssembler:
         if frame.segmented:
             return None
         del self._pending[key]
+        self.frames = tuple(pending.raws)
         return b"".join(pending.parts)

@@ -269,6 +269,9 @@ class MbusAssembler:
 
     def __init__(self, *, on_error: Callable[[FrameError], None] | None = None) -> None:
         self._parts: list[bytes] = []
+        self._raws: list[bytes] = []
+        #: The raw frames of the message ``add`` completed last, segment 0 first.
+        self.frames: tuple[bytes, ...] = ()
         self._size = 0
         self._skipping = False
         self.on_error = on_error
@@ -296,6 +299,7 @@ class MbusAssembler:
             self._skipping = not frame.last_segment
             return None
         self._parts.append(frame.data)
+        self._raws.append(frame.raw)
         self._size += len(frame.data)
         if self._size > MAX_MESSAGE:
             self._report(f"M-Bus message longer than {MAX_MESSAGE} bytes", frame)
@@ -305,11 +309,12 @@ class MbusAssembler:
         if not frame.last_segment:
             return None
         apdu = b"".join(self._parts)
+        self.frames = tuple(self._raws)
         self._reset()
         return apdu
 
     def _reset(self) -> None:
-        self._parts, self._size, self._skipping = [], 0, False
+        self._parts, self._raws, self._size, self._skipping = [], [], 0, False
 
     def _report(self, message: str, frame: MbusFrame) -> None:
         if self.on_error is not None:
