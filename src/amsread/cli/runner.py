@@ -62,28 +62,58 @@ def running(
     restore_signals = _stop_on_signals(src, stop)
     if opened is None and src.live and src.description and not quiet:  # the readiness line of a port
         note(f"reading {src.description}")
-    interrupted = False
-    broken_pipe = False
-    try:
+    with ending(src.close, pipeline.stats.summary, quiet=quiet, then=restore_signals) as end:
         yield src, pipeline
+    # Ctrl-C exits 130; SIGTERM and SIGHUP end like a capture's end, 0
+    end.leave(interrupted=stop.signum == signal.SIGINT or (end.interrupted and stop.signum is None))
+
+
+class Ending:
+    """How a command's main block ended, as ``ending`` saw it."""
+
+    interrupted = False
+    """By Ctrl-C (``KeyboardInterrupt``)."""
+    broken_pipe = False
+    """The reader of stdout left (``| head``)."""
+
+    def leave(self, *, interrupted: bool | None = None) -> None:
+        """End the command as the block ended: interrupted, exit 130 (``interrupted`` overrides
+        what was seen); the reader gone, exit 0 quietly; else carry on."""
+        if self.interrupted if interrupted is None else interrupted:
+            raise click.exceptions.Abort()
+        if self.broken_pipe:
+            silence_stdout()
+            raise click.exceptions.Exit(0)
+
+
+@contextlib.contextmanager
+def ending(
+    close: Callable[[], None],
+    summary: Callable[[], str],
+    *,
+    quiet: bool,
+    then: Callable[[], None] = lambda: None,
+) -> Iterator[Ending]:
+    """The end every command shares: whatever ends the block, ``close`` the source or sink, then
+    say ``summary()`` on stderr, then ``then()``. Ctrl-C and a closed pipe are normal ends (see
+    ``Ending.leave``); a stdout that refuses data keeps its one error line, with no summary.
+    """
+    end = Ending()
+    try:
+        yield end
     except KeyboardInterrupt:
-        interrupted = True
+        end.interrupted = True
     except BrokenPipeError:
-        broken_pipe = True  # the reader of stdout left (`| head`): end quietly
+        end.broken_pipe = True  # the reader of stdout left (`| head`): end quietly
     except OutputError:
-        quiet = True  # stdout refused the rows: its one error line says all
+        quiet = True  # stdout refused the output: its one error line says all
         raise
     finally:
-        src.close()
-        if not quiet and not broken_pipe:
+        close()
+        if not quiet and not end.broken_pipe:
             with contextlib.suppress(Exception):
-                note(pipeline.stats.summary())
-        restore_signals()
-    if stop.signum == signal.SIGINT or (interrupted and stop.signum is None):  # 130; SIGTERM/SIGHUP: 0
-        raise click.exceptions.Abort()
-    if broken_pipe:
-        silence_stdout()
-        raise click.exceptions.Exit(0)
+                note(summary())
+        then()
 
 
 class _Stop:

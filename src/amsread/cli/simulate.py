@@ -8,7 +8,6 @@ drops frames once its buffer is full, and a TCP client gets the stream from when
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sys
 from collections import Counter
@@ -17,8 +16,8 @@ from typing import TYPE_CHECKING
 import click
 
 from amsread.cli.options import CONTEXT_SETTINGS
-from amsread.cli.runner import note
-from amsread.errors import DestinationError, OutputError
+from amsread.cli.runner import ending, note
+from amsread.errors import DestinationError
 
 if TYPE_CHECKING:
     from amsread.sinks import Destination
@@ -144,32 +143,13 @@ def command(
     label = f"{meter.lower()} {phases}-phase meter" + (f", seed {seed}" if seed is not None else "")
     if not quiet and (use_pty or address is not None):
         note(f"simulating: {label}, speed {speed:g}")
-    interrupted = broken_pipe = False
-    try:
+    with ending(sink.close, lambda: _summary(lists, sink), quiet=quiet) as end:
         for push in paced(sim.pushes(), speed):
             sink.write(push.frame)
             lists[push.list] += 1
             if count is not None and sum(lists.values()) >= count:
                 break
-    except KeyboardInterrupt:
-        interrupted = True
-    except BrokenPipeError:
-        broken_pipe = True  # the reader left (`| head`, a closed csv): stop quietly, like the readers do
-    except OutputError:
-        quiet = True  # stdout refused the frames: its one error line says all
-        raise
-    finally:
-        sink.close()
-        if not quiet and not broken_pipe:
-            with contextlib.suppress(Exception):
-                note(_summary(lists, sink))
-    if interrupted:
-        raise click.exceptions.Abort()
-    if broken_pipe:
-        from amsread.cli.runner import silence_stdout
-
-        silence_stdout()
-        raise click.exceptions.Exit(0)
+    end.leave()
 
 
 def _silent(message: str) -> None:
