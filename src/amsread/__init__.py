@@ -12,9 +12,10 @@ Packages, each importing only those below it (the import-linter contracts in pyp
 * ``decode.flat`` and ``decode.generic`` (the two roads to a message), ``decode.layout`` (the
   table types);
 * ``contract`` (``Reading``, ``COLUMNS``) over ``decode.message`` (``Item``, ``Slot``, ``Message``);
-* ``cosem`` (A-XDR, block transfer, ciphering), ``wire`` (HDLC and M-Bus frames, the framer) and
-  ``sources`` (the only readers of the outside world);
-* ``obis``, ``settings``, ``crc`` and ``errors`` (standard library only).
+* ``cosem`` (A-XDR, the data-notification, block transfer, ciphering), ``wire`` (HDLC and M-Bus
+  frames, the framer and its envelopes), ``sources`` (the only readers of the outside world: files,
+  stdin, serial ports and URLs, hex text) and ``stdio`` (standard streams that fail in words);
+* ``obis``, ``settings``, ``crc``, ``text`` and ``errors`` (standard library only).
 
 Docstrings cite their public sources by these keys: IEC 62056-46 (HDLC and LLC for DLMS);
 GB8 / GB9 (DLMS UA Green Book, editions 8 and 9) and BB13 (DLMS UA Blue Book, edition 13);
