@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -63,13 +63,13 @@ class View:
     def _right_width(self) -> int:
         return self.width if self.stacked else self.RIGHT
 
-    def __rich_console__(self, console: Any, options: Any) -> Any:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         self.resize(options.max_width)
         yield self.render()
 
     # -- pieces -------------------------------------------------------------------------------
 
-    def _value(self, name: str, *, style: str = "bold") -> Any:
+    def _value(self, name: str, *, style: str = "bold") -> Text:
         item = self.state.latest.get(name)
         if item is None:
             return Text("—", style="dim")
@@ -78,7 +78,7 @@ class View:
             text.append(f" {item.unit}", style="default")
         return text
 
-    def _stale(self, name: str, fresh: float) -> Any:
+    def _stale(self, name: str, fresh: float) -> Text:
         """A dim note for a value notably older than its panel's newest one."""
         item = self.state.latest.get(name)
         if item is None:
@@ -102,7 +102,7 @@ class View:
             where = ""
         return f"[bold]{name}[/] [dim]· {where}{when}[/]"
 
-    def _power(self) -> Any:
+    def _power(self) -> Panel:
         s = self.state
         found = s.age(("active_power_import",))
         fresh = found[0] if found else 0.0
@@ -126,7 +126,7 @@ class View:
             height=6,
         )
 
-    def _phases(self) -> Any:
+    def _phases(self) -> Panel:
         s = self.state
         per_phase_power = any(f"active_power_import_{p}" in s.latest for p in PHASES)
         table = Table.grid(padding=(0, 2))
@@ -148,7 +148,7 @@ class View:
                 row.append(self._value(f"active_power_import_{p}"))
             table.add_row(*row)
             shown += 1
-        body: Any = table
+        body: RenderableType = table
         if not shown:
             body = Text("Currents and voltages\ncome with list 2.", style="dim")
         return Panel(
@@ -159,7 +159,7 @@ class View:
             height=6,
         )
 
-    def _trend(self) -> Any:
+    def _trend(self) -> Panel:
         s = self.state
         lines = sparkline(s.trend, s.clock(), s.window, self.width - 4, rows=2)
         values = [v for _, v in s.trend]
@@ -178,7 +178,7 @@ class View:
             height=4,
         )
 
-    def _energy(self) -> Any:
+    def _energy(self) -> Panel:
         s = self.state
         grid = Table.grid(padding=(0, 2))
         grid.add_column(min_width=10)
@@ -191,14 +191,14 @@ class View:
         )
         for label, name, style in rows:
             grid.add_row(Text(label, style=style), self._value(name, style=style))
-        body: Any = grid
+        body: RenderableType = grid
         if not any(n in s.latest for n in ENERGY):
             body = Text("The counters come once an hour,\njust after the full hour (list 3).", style="dim")
         return Panel(
             body, title=self._title("Energy counters", ENERGY), title_align="left", width=self.left, height=7
         )
 
-    def _meter(self) -> Any:
+    def _meter(self) -> Panel:
         s = self.state
         grid = Table.grid()
         grid.add_column()
@@ -227,7 +227,7 @@ class View:
             height=7,
         )
 
-    def _other(self) -> Any:
+    def _other(self) -> Panel | None:
         known = set(POWER) | set(ENERGY) | set(IDENTITY) | set(PHASE_KEYS)
         names = [n for n in self.state.latest if n not in known]
         if not names:
@@ -240,7 +240,7 @@ class View:
             grid.add_row(Text(name), self._value(name), self._stale(name, 0.0))
         return Panel(grid, title=self._title("Other", names), title_align="left", width=self.width)
 
-    def _header(self) -> Any:
+    def _header(self) -> Table:
         grid = Table.grid(padding=(0, 1))
         grid.width = self.width
         grid.add_column(no_wrap=True)
@@ -253,7 +253,7 @@ class View:
         )
         return grid
 
-    def _footer(self) -> Any:
+    def _footer(self) -> Text:
         s, st = self.state, self.stats
         good = st.splitter.frames_good
         bad = sum(st.errors.values())
@@ -277,7 +277,7 @@ class View:
             text.append(f" · up {age_text(s.clock() - s.started)}", style="dim")
         return text
 
-    def _hint(self) -> Any:
+    def _hint(self) -> Text | None:
         """While nothing decodes, say what that usually means."""
         s, st = self.state, self.stats
         if not s.readings and st.errors.get(DecryptionError.reason):
@@ -299,8 +299,8 @@ class View:
             )
         return None
 
-    def render(self) -> Any:
-        parts: list[Any] = [self._header()]
+    def render(self) -> Group:
+        parts: list[RenderableType] = [self._header()]
         if self.stacked:
             parts += [self._power(), self._phases(), self._trend(), self._energy(), self._meter()]
         else:
