@@ -15,8 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
-from amsread.pipeline import Pipeline
-from amsread.readings import ReadingDecoder
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 
 VALID = Path(__file__).resolve().parent.parent / "tests" / "data" / "valid"
 CAPTURES = ("amshan_aidon6525_list3_1", "doc_aidon_6534_list1", "fw_kamstrup_list2_7", "amshan_kaifa_list1_1")

@@ -82,13 +82,14 @@ def run(cmd: list[str], path: Path) -> tuple[float, float]:
 
 def in_process(data: bytes, runs: int) -> float:
     """MB/s of ``Pipeline.readings`` over ``data`` in 64 KiB chunks (median of ``runs``)."""
-    from amsread.pipeline import Pipeline
+    from amsread.decode.decoder import ReadingDecoder
+    from amsread.decode.pipeline import Pipeline
 
     chunks = [data[i : i + 65536] for i in range(0, len(data), 65536)]
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        for _reading in Pipeline().readings(chunks):
+        for _reading in Pipeline().readings(chunks, decoder=ReadingDecoder()):
             pass
         times.append(time.perf_counter() - start)
     return len(data) / 1e6 / statistics.median(times)

@@ -24,9 +24,9 @@ import sys
 import threading
 import time
 
-from amsread.hdlc import build_frame
 from amsread.settings import DEFAULT
-from amsread.source import open_serial, read_available
+from amsread.sources.serial import open_serial, read_available
+from amsread.wire.hdlc import build_frame
 
 FRAME = build_frame(bytes.fromhex("e6e7000f40000000000101020309060100010700ff060000067d02020f00161b"))
 

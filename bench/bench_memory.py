@@ -32,7 +32,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from amsread.pipeline import Pipeline
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 from amsread.simulator import METERS, OSLO, SimulatedMeter
 
 
@@ -119,7 +120,7 @@ def main() -> None:
     print(f"{'frames':>9} {'readings':>9} {'RSS MiB':>8} {'meter clock':>17} {'s':>6}")
     print(f"{0:9d} {0:9d} {rss_mib():8.1f} {'':>17} {0:6.0f}")
     readings = 0
-    for readings, _ in enumerate(pipeline.readings(chunks(), live=True), 1):
+    for readings, _ in enumerate(pipeline.readings(chunks(), live=True, decoder=ReadingDecoder()), 1):
         if readings % args.every == 0:
             gc.collect()
             clock = sim.now.strftime("%Y-%m-%d %H:%M")

@@ -8,7 +8,7 @@ rebuilding each body with its layout (``CompiledLayout.build``) and the frame wi
 ``hdlc.build_frame`` so the checksums are right, about 1 % garbage bytes between frames and a few
 corrupted frames. Then prints, as medians:
 
-* frames/s of ``list(Pipeline().readings([data]))`` (a new decoder each run, so it includes compiling
+* frames/s of ``list(Pipeline().readings([data], decoder=ReadingDecoder()))`` (a new decoder each run, so it includes compiling
   the layouts it meets) and with one warm decoder passed in;
 * µs per frame for each list type: ``ReadingDecoder.decode`` on one information field, the
   splitter's share, and the generic tree (``ReadingDecoder(use_layouts=False)``) for comparison;
@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from amsread.dlms import decode_head, strip_llc
+from amsread.cosem.apdu import decode_head
+from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.flat import CompiledLayout
+from amsread.decode.pipeline import Pipeline
 from amsread.errors import AmsReadError
-from amsread.hdlc import Frame, FrameSplitter, build_frame
-from amsread.layouts import BY_NAME, CompiledLayout
-from amsread.pipeline import Pipeline
-from amsread.readings import ReadingDecoder
+from amsread.meters import BY_NAME
+from amsread.wire.framer import Envelope
+from amsread.wire.hdlc import Frame, FrameSplitter, build_frame, strip_llc
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 VENDORS = ("aidon", "kaifa", "kamstrup")
@@ -99,7 +101,7 @@ def base_frames() -> list[Base]:
             continue
         frame = frames[0]
         try:
-            reading = decoder.decode(frame.information, frame)
+            reading = decoder.decode(Envelope.of_hdlc(frame))
         except AmsReadError:  # ciphered without a key, a lone block: not for this bench
             continue
         if reading is None or reading.manufacturer not in VENDORS or reading.list not in (1, 2, 3):
@@ -222,7 +224,7 @@ def main() -> None:
 
     def whole(decoder: ReadingDecoder | None = None) -> tuple[int, Pipeline]:
         pipeline = Pipeline()
-        n = len(list(pipeline.readings([data], decoder=decoder)))
+        n = len(list(pipeline.readings([data], decoder=decoder or ReadingDecoder())))
         return n, pipeline
 
     cold, (readings, pipeline) = median_time(whole, args.runs)
@@ -239,7 +241,9 @@ def main() -> None:
         generic, (generic_readings, _) = median_time(lambda: whole(generic_decoder), generic_runs)
         assert generic_readings == readings
 
-    print(f"\nwhole path, list(Pipeline().readings([data])), {good} frames -> {readings} readings:")
+    print(
+        f"\nwhole path, list(Pipeline().readings([data], decoder=...)), {good} frames -> {readings} readings:"
+    )
     print(f"  {'new decoder per run (median of ' + str(args.runs) + ')':<44} {good / cold:>10,.0f} frames/s")
     print(f"  {'warm decoder (median of ' + str(args.runs) + ')':<44} {good / warm:>10,.0f} frames/s")
     if generic is not None:
@@ -257,11 +261,11 @@ def main() -> None:
         base = max(
             (b for b in by_kind[kind] if b.layout.layout.name == common), key=lambda b: len(b.frame.raw)
         )
-        info, frame = base.frame.information, base.frame
-        flat.decode(info, frame)
-        generic_decoder.decode(info, frame)
-        decode_us = per_call_us(lambda info=info, frame=frame: flat.decode(info, frame))
-        generic_us = per_call_us(lambda info=info, frame=frame: generic_decoder.decode(info, frame), 50, 15)
+        envelope = Envelope.of_hdlc(base.frame)
+        flat.decode(envelope)
+        generic_decoder.decode(envelope)
+        decode_us = per_call_us(lambda envelope=envelope: flat.decode(envelope))
+        generic_us = per_call_us(lambda envelope=envelope: generic_decoder.decode(envelope), 50, 15)
         block = base.frame.raw * 500
         split_us = per_call_us(lambda block=block: FrameSplitter().feed(block), 1, 15) / 500
         label = f"{kind[0]} list {kind[1]} ({len(base.frame.raw)} B, {base.layout.layout.name})"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amsread.errors import FrameError
-from amsread.hdlc import Frame, FrameSplitter, build_frame
+from amsread.wire.hdlc import Frame, FrameSplitter, build_frame
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "valid"
 CHUNK = 4096

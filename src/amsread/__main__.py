@@ -1,6 +1,6 @@
 """Allow ``python -m amsread``."""
 
-from amsread.cli import main
+from amsread.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ from typing import Final
 import click
 from click.testing import CliRunner
 
-from amsread.cli import COMMANDS, cli
+from amsread.cli.main import COMMANDS, cli
 
 BEGIN: Final = "<!-- generated: begin -->"
 END: Final = "<!-- generated: end -->"

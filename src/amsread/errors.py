@@ -1,14 +1,22 @@
-"""The one family of errors amsread raises on purpose.
+"""The one family of errors amsread raises on purpose, every class of it in this one module.
 
-Every error carries the bytes that caused it, so a skip can be logged, counted and replayed. The
-pipeline counts errors by class (``type(err).__name__``), so each class names one reason.
+Every error carries the bytes that caused it, so a skip can be logged, counted and replayed. Each
+class names one ``reason``, the short stable words the framer counts it under and the summary line
+prints, and one ``exit_code``, the status the command line ends with when the error stops it.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class AmsReadError(Exception):
     """Base class for every error amsread raises deliberately."""
+
+    reason: ClassVar[str] = "error"
+    exit_code: ClassVar[int] = 1
+    #: What to tell the user once per run when this error is skipped (None: nothing beyond -v).
+    advice: ClassVar[str | None] = None
 
     def __init__(self, message: str, *, raw: bytes = b"") -> None:
         super().__init__(message)
@@ -21,34 +29,63 @@ class AmsReadError(Exception):
 class SourceError(AmsReadError):
     """A byte source could not be opened or read (no such port, permission denied, busy, bad file)."""
 
+    reason = "source"
     exit_code = 2
 
 
 class NoSuchDeviceError(SourceError):
+    """No such port, device or host."""
+
+    reason = "no such device"
     exit_code = 3
 
 
 class PermissionDeniedError(SourceError):
+    """The port or file exists but may not be opened."""
+
+    reason = "permission denied"
     exit_code = 4
 
 
 class PortBusyError(SourceError):
+    """Another program holds the port (or the TCP port to listen on)."""
+
+    reason = "port busy"
     exit_code = 5
 
 
 class UnreadableFileError(SourceError):
+    """A capture or record file that cannot be read or written as one."""
+
+    reason = "unreadable file"
     exit_code = 6
 
 
 class SourceLostError(SourceError):
     """A source that was open went away (adapter unplugged, TCP peer closed)."""
 
+    reason = "source lost"
     exit_code = 7
+
+
+class DestinationError(AmsReadError):
+    """A destination URL that names no known scheme, or an address that is none."""
+
+    reason = "destination"
+    exit_code = 2
 
 
 class KeyMaterialError(AmsReadError):
     """An encryption or authentication key was missing or malformed."""
 
+    reason = "key material"
+    exit_code = 2
+
+
+class SimulatorError(AmsReadError):
+    """The simulated meter was asked for something no real meter of that family is."""
+
+    reason = "simulator"
     exit_code = 2
 
 
@@ -62,26 +99,38 @@ class FrameError(AmsReadError):
 
 
 class HeaderChecksumError(FrameError):
+    """The header check sequence (HCS) over a frame's header does not match."""
+
     reason = "bad HCS"
 
 
 class FrameChecksumError(FrameError):
+    """The frame check sequence (FCS) over the whole frame does not match."""
+
     reason = "bad FCS"
 
 
 class FrameLengthError(FrameError):
+    """A length field out of range, or shorter than the header it must cover."""
+
     reason = "bad length"
 
 
 class FrameFlagError(FrameError):
+    """No closing flag where the length field says the frame ends."""
+
     reason = "no closing flag"
 
 
 class FrameFormatError(FrameError):
+    """A header no HDLC frame of type 3 has (an address longer than 4 bytes)."""
+
     reason = "bad header"
 
 
 class TruncatedFrameError(FrameError):
+    """The input ended, or fell silent, inside a frame."""
+
     reason = "truncated"
 
 
@@ -92,7 +141,33 @@ class SegmentError(FrameError):
 
 
 class MbusFrameError(FrameError):
+    """An M-Bus long frame with a wrong stop byte, or a CI that is no DLMS transport segment."""
+
     reason = "bad M-Bus frame"
+
+
+class MbusChecksumError(MbusFrameError):
+    """An M-Bus long frame whose checksum byte does not match the sum of C through data."""
+
+    reason = "bad M-Bus checksum"
+
+
+class MbusTruncatedError(MbusFrameError):
+    """The input ended inside an M-Bus long frame."""
+
+    reason = "truncated M-Bus frame"
+
+
+class MbusSegmentError(SegmentError):
+    """M-Bus transport segments did not join into a message (one lost or out of order)."""
+
+    reason = "M-Bus segment"
+
+
+class BlockTransferError(SegmentError):
+    """Block-transfer blocks did not join into a message (a block lost, repeated or out of place)."""
+
+    reason = "block transfer"
 
 
 # --- application layer -----------------------------------------------------------------------
@@ -105,10 +180,14 @@ class DecodeError(AmsReadError):
 
 
 class LlcError(DecodeError):
+    """An HDLC information field without the LLC header E6 E7 00."""
+
     reason = "bad LLC"
 
 
 class UnsupportedApduError(DecodeError):
+    """An APDU that is not a data-notification (nor a wrapper of one)."""
+
     reason = "unsupported APDU"
 
 

@@ -64,7 +64,7 @@ class ObisInfo:
     """Kind of quantity for a vendor's implicit scaler where it is not the unit's (power factor)."""
 
 
-# Quantities are keyed by C.D.E.F: Aidon/Kaifa send B = 0, Kamstrup B = 1 (han-protocol.md §3.2).
+# Quantities are keyed by C.D.E.F: Aidon/Kaifa send B = 0, Kamstrup B = 1 (AID-OBIS, KFM, KAM-OBIS).
 _BY_CDEF: Final[dict[tuple[int, int, int, int], ObisInfo]] = {
     (0, 2, 129, 255): ObisInfo("list_version"),
     (96, 1, 0, 255): ObisInfo("meter_id"),
@@ -130,6 +130,9 @@ def info_for(obis: Obis) -> ObisInfo | None:
     """The contract meaning of ``obis``, or None for a code amsread does not name."""
     return info_for_raw(obis.to_bytes())
 
+
+#: Kamstrup sends its list version bare, without its code; the code it stands for (KAM-OBIS p.2).
+LIST_VERSION_OBIS: Final = bytes((1, 1, 0, 2, 129, 255))
 
 #: Text quantities: printed as strings, never scaled.
 TEXT_FIELDS: Final = frozenset({"list_version", "meter_id", "meter_type"})

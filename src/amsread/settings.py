@@ -1,16 +1,14 @@
-"""Serial settings and named presets.
+"""Serial settings.
 
-The HAN port is M-Bus: 2400 baud, 8 data bits, even parity, 1 stop bit (EN 13757-2) for Aidon and
-Kaifa; Kamstrup pushes 8N1 (KAM-NVE §2.4.1). Presets are frozen; ``as_kwargs`` returns a fresh
-dict so no caller can leak a change into the next one.
+The HAN port is M-Bus: 2400 baud, 8 data bits, even parity, 1 stop bit (EN 13757-2) for most
+meters; each maker's preset lives in its ``amsread.meters`` module (Kamstrup pushes 8N1). Settings
+are frozen; ``as_kwargs`` returns a fresh dict so no caller can leak a change into the next one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any, Final
-
-PARITIES: Final = {"N": "N", "E": "E", "O": "O", "M": "M", "S": "S"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +38,8 @@ class SerialSettings:
         return f"{self.baudrate} {self.bytesize}{self.parity}{stop}"
 
 
-#: Serial presets per meter family (han-protocol.md §2.2).
-PRESETS: Final[dict[str, SerialSettings]] = {
-    "aidon": SerialSettings(2400, 8, "E", 1),
-    "kaifa": SerialSettings(2400, 8, "E", 1),
-    "kamstrup": SerialSettings(2400, 8, "N", 1),
-    "landisgyr": SerialSettings(2400, 8, "E", 1),
-    "p1": SerialSettings(115200, 8, "N", 1),
-}
+#: A P1 port (DSMR 5, IEC 62056-21 mode D): 115200 8N1. The meter makers' presets live with them
+#: in ``amsread.meters``.
+P1: Final = SerialSettings(115200, 8, "N", 1)
 
 DEFAULT: Final = SerialSettings()

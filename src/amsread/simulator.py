@@ -2,10 +2,10 @@
 
 Without a meter nobody can try ``amsread watch``, and the tests need endless streams that are
 realistic and reproducible. ``SimulatedMeter`` builds every frame with the same construct
-declarations the decoder parses with (``layouts`` for the body, ``dlms.NotificationHead`` for the
+declarations the decoder parses with (``layouts`` for the body, ``cosem.apdu.NotificationHead`` for the
 APDU head, ``hdlc.build_frame`` for the frame), so what it sends is exactly what a real meter of
 that family sends, addresses, control byte and header date-time form included
-(han-protocol.md §3–§5). Each ``Push`` also carries the values it was built from, in the output
+(AID-IF, KFM, KAM-NVE; IEC 62056-46 for the frames). Each ``Push`` also carries the values it was built from, in the output
 contract's names and units, so a test can check that the real pipeline decodes them back.
 
 The values follow a household: an active power that random-walks around a daily shape with
@@ -15,7 +15,7 @@ power and voltage (I = S / U per phase), and energy counters integrated from the
 the top of the hour. Everything is drawn from one ``random.Random(seed)``: the same seed and start
 give the same frames, byte for byte.
 
-The cadence (han-protocol.md §3.1): Aidon list 1 every 2.5 s, list 2 every 10 s, list 3 at
+The cadence (AID-IF §2.4.1, KFM p.1 and p.5, KAM-NVE §2.7.2 and §2.8.2): Aidon list 1 every 2.5 s, list 2 every 10 s, list 3 at
 XX:00:10 (its clock XX:00:00); Kaifa 2 s / 10 s / XX:00:10; Kamstrup its 10 s list at xx:xx:x0 and
 its hourly list at XX:00:05. Where two lists fall on the same instant the longer one is sent: it
 holds everything the shorter one does.
@@ -28,175 +28,29 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from amsread import dlms, hdlc
-from amsread.errors import AmsReadError
-from amsread.layouts import LayoutIndex
+from amsread.cosem.apdu import NotificationHead
+from amsread.cosem.axdr import CosemDateTime
+from amsread.decode.flat import LayoutIndex
+from amsread.decode.layout import Shape
+from amsread.decode.message import slot_for
+from amsread.errors import SimulatorError
+from amsread.meters import LAYOUTS, MODELS
+from amsread.meters.model import HOUR_MS, MeterModel
 from amsread.obis import info_for_raw
+from amsread.wire import hdlc
 
-METERS: Final = ("aidon", "kaifa", "kamstrup")
+METERS: Final = tuple(dict.fromkeys(maker for maker, _ in MODELS))
 PHASES: Final = (1, 3)
 OSLO: Final = ZoneInfo("Europe/Oslo")
 
 #: Unit enumeration sent in Aidon scaler-unit structures, by contract unit (BB13 Table 4). Energy
 #: is sent in Wh / varh and printed in kWh / kvarh.
 _UNIT_ENUM: Final = {"W": 27, "var": 29, "A": 33, "V": 35, "kWh": 30, "kvarh": 32}
-_KIND: Final = {
-    "W": "power",
-    "var": "power",
-    "A": "current",
-    "V": "voltage",
-    "kWh": "energy",
-    "kvarh": "energy",
-}
-
-
-class SimulatorError(AmsReadError):
-    """The simulated meter was asked for something no real meter of that family is."""
-
-    exit_code = 2
-
-
-@dataclass(frozen=True, slots=True)
-class MeterModel:
-    """What one meter family sends: identity, layouts, cadence, framing and resolutions.
-
-    ``schedule`` is ``(list, period_ms, offset_ms)``: the list is due at every multiple of the
-    period plus the offset. ``resolution`` is the step of each kind of quantity in the contract's
-    unit (Aidon sends 0.1 A, Kaifa mA, Kamstrup 0.01 A; han-protocol.md §3.3).
-    """
-
-    manufacturer: str
-    phases: int
-    list_version: str
-    meter_id: str
-    meter_type: str
-    layouts: dict[int, str]
-    schedule: tuple[tuple[int, int, int], ...]
-    destination: bytes
-    source: bytes
-    control: int
-    invoke_id: int
-    header_time: int
-    """Header date-time form: 0x00 none, 0x0C plain, 0x09 Data-tagged (han-protocol.md §5.3)."""
-    resolution: dict[str, Decimal]
-    clock_at_hour: bool
-    """List 3's clock says XX:00:00 (Aidon, Kaifa) rather than the moment it is sent (Kamstrup)."""
-    sunday_zero: bool
-    """Aidon numbers Sunday 0; the others follow BB13 (Monday 1 … Sunday 7)."""
-    deviation: int
-    """Clock deviation field: Aidon NO sends 0 all year, the others 0x8000 (not specified)."""
-    dst_status: bool
-    """Kamstrup sets status bit 7 in summer; Aidon and Kaifa send status 0."""
-
-
-_HOUR_MS: Final = 3_600_000
-
-#: One 3-phase model per family, keyword by keyword (han-protocol.md §2.2, §3.1, §3.3, §4.2, §5.3-5.4).
-_AIDON_3P: Final = MeterModel(
-    manufacturer="aidon",
-    phases=3,
-    list_version="AIDON_V0001",
-    meter_id="7359992890941742",
-    meter_type="6534",
-    layouts={1: "aidon-list1", 2: "aidon-list2-4w", 3: "aidon-list3-4w"},
-    schedule=((1, 2500, 0), (2, 10_000, 0), (3, _HOUR_MS, 10_000)),
-    destination=b"\x41",
-    source=b"\x08\x83",
-    control=0x13,
-    invoke_id=0x40000000,
-    header_time=0x00,
-    resolution={
-        "current": Decimal("0.1"),
-        "voltage": Decimal("0.1"),
-        "power": Decimal(1),
-        "energy": Decimal("0.01"),
-    },
-    clock_at_hour=True,
-    sunday_zero=True,
-    deviation=0,
-    dst_status=False,
-)
-_KAIFA_3P: Final = MeterModel(
-    manufacturer="kaifa",
-    phases=3,
-    list_version="KFM_001",
-    meter_id="6970631403275928",
-    meter_type="MA304H4",
-    layouts={1: "kaifa-list1", 2: "kaifa-list2-3p", 3: "kaifa-list3-3p"},
-    schedule=((1, 2000, 0), (2, 10_000, 0), (3, _HOUR_MS, 10_000)),
-    destination=b"\x01",
-    source=b"\x02\x01",
-    control=0x10,
-    invoke_id=0x40000000,
-    header_time=0x09,
-    resolution={
-        "current": Decimal("0.001"),
-        "voltage": Decimal("0.1"),
-        "power": Decimal(1),
-        "energy": Decimal("0.001"),
-    },
-    clock_at_hour=True,
-    sunday_zero=False,
-    deviation=-0x8000,
-    dst_status=False,
-)
-_KAMSTRUP_3P: Final = MeterModel(
-    manufacturer="kamstrup",
-    phases=3,
-    list_version="Kamstrup_V0001",
-    meter_id="5706567202753025",
-    meter_type="6841131BN243101040",
-    layouts={2: "kamstrup-list2-3p", 3: "kamstrup-list3-3p"},
-    schedule=((2, 10_000, 0), (3, _HOUR_MS, 5_000)),
-    destination=b"\x2b",
-    source=b"\x21",
-    control=0x13,
-    invoke_id=0,
-    header_time=0x0C,
-    resolution={
-        "current": Decimal("0.01"),
-        "voltage": Decimal(1),
-        "power": Decimal(1),
-        "energy": Decimal("0.01"),
-    },
-    clock_at_hour=False,
-    sunday_zero=False,
-    deviation=-0x8000,
-    dst_status=True,
-)
-
-#: The 1-phase models differ from the 3-phase ones only in identity and layouts.
-MODELS: Final[dict[tuple[str, int], MeterModel]] = {
-    ("aidon", 3): _AIDON_3P,
-    ("aidon", 1): replace(
-        _AIDON_3P,
-        phases=1,
-        meter_id="7359992890941743",
-        meter_type="6515",
-        layouts={1: "aidon-list1", 2: "aidon-list2-1p", 3: "aidon-list3-1p"},
-    ),
-    ("kaifa", 3): _KAIFA_3P,
-    ("kaifa", 1): replace(
-        _KAIFA_3P,
-        phases=1,
-        meter_id="6970631403275929",
-        meter_type="MA105H2E",
-        layouts={1: "kaifa-list1", 2: "kaifa-list2-1p", 3: "kaifa-list3-1p"},
-    ),
-    ("kamstrup", 3): _KAMSTRUP_3P,
-    ("kamstrup", 1): replace(
-        _KAMSTRUP_3P,
-        phases=1,
-        meter_id="5706567271533207",
-        meter_type="6861111BN242101040",
-        layouts={2: "kamstrup-list2-1p", 3: "kamstrup-list3-1p"},
-    ),
-}
 
 
 def model_for(meter: str = "aidon", phases: int = 3) -> MeterModel:
@@ -287,7 +141,7 @@ class SimulatedMeter:
             start = start.replace(tzinfo=tz)
         self._t_ms = round(start.timestamp() * 1000)
         self.start_ms = self._t_ms
-        self._index = LayoutIndex()
+        self._index = LayoutIndex(LAYOUTS)
         self._compiled = {n: self._index.compiled(name) for n, name in self.model.layouts.items()}
         self._fields = {n: list(enumerate(cl.layout.fields)) for n, cl in self._compiled.items()}
         rng = self.rng
@@ -336,7 +190,7 @@ class SimulatedMeter:
     def _advance(self, to_ms: int) -> None:
         """Integrate the household up to ``to_ms``, snapshotting the counters at each full hour."""
         while self._t_ms < to_ms:
-            hour_end = (self._t_ms // _HOUR_MS + 1) * _HOUR_MS
+            hour_end = (self._t_ms // HOUR_MS + 1) * HOUR_MS
             step_end = min(to_ms, self._t_ms + 1000, hour_end)
             self._step((step_end - self._t_ms) / 1000.0)
             self._t_ms = step_end
@@ -422,27 +276,26 @@ class SimulatedMeter:
         m = self.model
         weekday = when.isoweekday() % 7 if m.sunday_zero else when.isoweekday()
         summer = bool(when.dst())
-        return dlms.CosemDateTimeStruct.build(
-            {
-                "year": when.year,
-                "month": when.month,
-                "day": when.day,
-                "weekday": weekday,
-                "hour": when.hour,
-                "minute": when.minute,
-                "second": when.second,
-                "hundredths": 0xFF,
-                "deviation": m.deviation,
-                "status": 0x80 if (m.dst_status and summer) else 0x00,
-            }
+        stamp = CosemDateTime(
+            when.year,
+            when.month,
+            when.day,
+            when.hour,
+            when.minute,
+            when.second,
+            None,
+            m.deviation,
+            0x80 if (m.dst_status and summer) else 0x00,
+            weekday,
         )
+        return stamp.raw
 
     def _body(self, level: int, values: dict[str, Any], clock: bytes | None) -> bytes:
         """The notification body of list ``level``, built with the layout's own declaration."""
         res = self.model.resolution
         build: dict[str, Any] = {}
         for i, f in self._fields[level]:
-            if f.shape == "null_pair":
+            if f.shape is Shape.NULL_PAIR:
                 continue
             info = info_for_raw(f.obis)
             assert info is not None, f"layout field {f.obis.hex()} has no contract name"
@@ -453,9 +306,9 @@ class SimulatedMeter:
             if isinstance(value, str):
                 build[f"v{i}"] = value.encode("latin-1")
                 continue
-            step = res[_KIND[info.unit]]
+            step = res[slot_for(f.obis).quantity]
             build[f"v{i}"] = int(Decimal(value) / step)
-            if f.shape == "reg":
+            if f.shape is Shape.REG:
                 build[f"s{i}"] = step.scaleb(-info.exponent).normalize().as_tuple().exponent
                 build[f"u{i}"] = _UNIT_ENUM[info.unit]
         return self._compiled[level].build(build)
@@ -466,9 +319,9 @@ class SimulatedMeter:
             stamp: dict[str, Any] = {"form": 0x00, "value": None}
         else:
             stamp = {"form": m.header_time, "value": self._clock_bytes(header_time)}
-        head = dlms.NotificationHead.build({"long_invoke_id_and_priority": m.invoke_id, "date_time": stamp})
+        head = NotificationHead.build({"long_invoke_id_and_priority": m.invoke_id, "date_time": stamp})
         return hdlc.build_frame(
-            hdlc.LLC_RESPONSE + head + body, destination=m.destination, source=m.source, control=m.control
+            hdlc.LLC + head + body, destination=m.destination, source=m.source, control=m.control
         )
 
     def push(self) -> Push:

@@ -1,0 +1,1 @@
+"""The ``amsread`` command line: the group and error boundary (``main``), shared options, verbs."""

@@ -1,0 +1,189 @@
+"""``amsread watch``: what is my house doing now? A live view on a terminal, a line per reading otherwise.
+
+``--demo`` runs the simulated meter in-process, so the command can be tried without a meter. The
+state (``live.state``), the view (``live.view``, rich) and the text (``live.formats``) live in
+``amsread.live``; this module parses the options and runs the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Final
+
+import click
+
+from amsread.cli.options import CONTEXT_SETTINGS, decode_options, key_options, source_options
+from amsread.cli.runner import emit, note, notes_to, running, take
+
+if TYPE_CHECKING:
+    from amsread.decode.decoder import ReadingDecoder
+    from amsread.decode.pipeline import Pipeline
+    from amsread.sources.base import Source, SourceRequest
+
+#: The live view redraws at most this often (and at every reading).
+REFRESH: Final = 0.25
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def ticking(chunks: Iterable[bytes], on_tick: Callable[[], None]) -> Iterator[bytes]:
+    """Pass chunks through, calling ``on_tick`` before each: live sources tick on silence too."""
+    for chunk in chunks:
+        on_tick()
+        yield chunk
+
+
+def demo_start() -> tuple[dt.datetime, str]:
+    """Where the demo meter's clock starts, and the line that says why (said once)."""
+    from amsread.simulator import next_hour_start
+
+    start = next_hour_start(2.0)
+    why = (
+        f"demo: the meter's clock starts at {start:%H:%M:%S}, just before a full hour, "
+        "so the hourly list 3 (energy counters) comes within seconds"
+    )
+    return start, why
+
+
+def _demo_source(
+    meter: str, phases: int, speed: float, seed: int | None, record: str | None, start: dt.datetime
+) -> Source:
+    from amsread.simulator import SimulatedMeter, live_chunks
+    from amsread.sources.base import Source, open_record
+
+    # Start the meter's clock just before a full hour: all three lists arrive in the first seconds.
+    sim = SimulatedMeter(meter, phases, seed=seed, start=start)
+    desc = f"demo: simulated {meter.capitalize()}, {phases}-phase"
+    if speed != 1:
+        desc += f", {speed:g}× speed"
+    src = Source("demo", True, lambda: live_chunks(sim.pushes(), speed), description=desc)
+    if record:
+        src.record = open_record(record)
+    return src
+
+
+@click.command("watch", context_settings=CONTEXT_SETTINGS)
+@source_options(required=False)
+@decode_options
+@key_options
+@click.option("--demo", is_flag=True, help="Watch a simulated meter (no meter needed).")
+@click.option("--phases", type=click.Choice(["1", "3"]), default="3", show_default=True, help="With --demo.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="With --demo: run the meter's clock this many times faster.",
+)
+@click.option("--seed", type=int, help="With --demo: the same seed gives the same values.")
+@click.option("--plain", is_flag=True, help="One line per reading even on a terminal.")
+def command(
+    source: SourceRequest,
+    options: Any,
+    meter: str | None,
+    demo: bool,
+    phases: str,
+    speed: float,
+    seed: int | None,
+    plain: bool,
+) -> None:
+    """Watch the meter live: power, phases, counters, updating in place.
+
+    On a terminal the view shows every quantity with its unit and how old it is (list 1 brings
+    only the power, list 2 the phases, list 3 the hourly counters), a trend of the power over
+    the last minutes, and counters of good and bad frames. Piped, it prints one line per
+    reading instead. A capture file is replayed by the meter's own clock (ages and trend are the
+    meter's; the footer says "replay"). --demo runs a simulated meter (Aidon unless --meter says
+    otherwise) whose clock starts just before a full hour, so the hourly list comes at once.
+
+    Examples:
+
+    \b
+        amsread watch --demo
+        amsread watch --demo --meter kamstrup --phases 1 --speed 10
+        amsread watch /dev/ttyUSB0
+        amsread watch socket://192.168.1.50:2000 --plain
+    """
+    from amsread.decode.decoder import ReadingDecoder
+
+    if demo and source.spec:
+        raise click.UsageError("give either a SOURCE or --demo, not both")
+    if not demo and not source.spec:
+        raise click.UsageError(
+            "give a SOURCE (a serial port, socket://host:port, a capture file or -), or --demo"
+        )
+    if not demo:
+        given = [
+            n
+            for n, v in (("--speed", speed != 1.0), ("--seed", seed is not None), ("--phases", phases != "3"))
+            if v
+        ]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only apply to --demo")
+    if demo:
+        sim_meter = meter or "aidon"
+        if sim_meter not in ("aidon", "kaifa", "kamstrup"):
+            raise click.BadParameter("the demo meter is aidon, kaifa or kamstrup", param_hint="--meter")
+        start, why = demo_start()
+        ctx = running(source, opened=_demo_source(sim_meter, int(phases), speed, seed, source.record, start))
+    else:
+        ctx = running(source)
+        why = None
+    count = source.count
+    live_view = not plain and sys.stdout.isatty()
+    with ctx as (src, pipeline):
+        decoder = ReadingDecoder(options)
+        if not live_view:
+            from amsread.live.formats import reading_line
+
+            if why and not source.quiet:
+                note(why)
+            for reading in take(pipeline.readings(src, live=src.live, decoder=decoder), count):
+                emit(reading_line(reading))
+            return
+        _live(src, pipeline, decoder, count, demo, why)
+
+
+def _live(
+    src: Source,
+    pipeline: Pipeline,
+    decoder: ReadingDecoder,
+    count: int | None,
+    demo: bool,
+    why: str | None = None,
+) -> None:
+    """The rich live view: redrawn on every reading and at least every ``REFRESH`` seconds.
+
+    A capture (``src.live`` false) is replayed by the meter's clock (``ReplayClock``). While the
+    view runs, diagnostics meant for a terminal's stderr are printed above it by rich, so they
+    neither tear the view nor get drawn over; a stderr sent elsewhere keeps them.
+    """
+    from amsread.live.state import ReplayClock, WatchState
+    from amsread.live.view import LiveScreen, View
+
+    replay = not src.live
+    replay_clock = ReplayClock() if replay else None
+    state = WatchState(clock=replay_clock) if replay_clock is not None else WatchState()
+    view = View(state, pipeline.stats, src.description or src.name, demo=demo, replay=replay)
+    on_terminal = _stderr_is_terminal()
+    with (
+        LiveScreen(view, REFRESH, redirect_stderr=on_terminal) as screen,
+        notes_to(screen.say) if on_terminal else contextlib.nullcontext(),
+    ):
+        if why:
+            screen.say(why, style="dim")
+        screen.draw()
+        readings = pipeline.readings(ticking(src, screen.tick), live=src.live, decoder=decoder)
+        for reading in take(readings, count):
+            if replay_clock is not None:
+                replay_clock.advance(reading)
+            state.update(reading)
+            screen.shown()

@@ -1,0 +1,1 @@
+"""DLMS/COSEM application layer: A-XDR data, APDUs, block transfer and ciphering."""

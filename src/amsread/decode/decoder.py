@@ -1,0 +1,346 @@
+"""The decoder: an envelope to a ``Reading`` of the output contract (docs/output-contract.md).
+
+An APDU becomes a ``Message`` (slots, raw values, scalers) by one of two roads: a flat, compiled
+per-layout declaration from ``decode.flat`` (the fast road for every list we know), or the generic
+A-XDR tree walked by its shape into ``Item``s (``decode.generic``: any other well-formed message). ``to_reading`` then
+applies the scaler (from the frame where the meter sends one, else the vendor's implicit scaler from
+``IMPLICIT_SCALERS``) exactly, with ``Decimal``, and names each value by ``obis.info_for``.
+
+Nothing is carried from one message to the next: a list 1 reading has no meter id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Final, Protocol
+from zoneinfo import ZoneInfo
+
+from amsread.contract import Reading
+from amsread.cosem.apdu import decode_apdu
+from amsread.cosem.axdr import CosemDateTime
+from amsread.cosem.ciphering import ApduUnwrapper, Keys
+from amsread.decode.flat import LayoutIndex
+from amsread.decode.generic import items_from_tree
+from amsread.decode.message import NUMBER, TEXT, TIME, Message, Slot
+from amsread.errors import LayoutError, NonFiniteValueError, ScalerError, ValueRangeError
+from amsread.meters import (
+    CAPTURE_OBJECT_SCALERS,
+    HDLC_SOURCE_MAKERS,
+    IMPLICIT_SCALERS,
+    LAYOUTS,
+    LIST_VERSIONS,
+    MAKER_OF_LIST,
+    MAKER_OF_STYLE,
+    POSITIONAL_LISTS,
+    maker_of_system_title,
+)
+from amsread.text import visible
+from amsread.wire.framer import Envelope, Framing
+from amsread.wire.hdlc import strip_llc
+
+#: Scalers a meter can mean. DLMS allows any int8 (BB13 §4.3.2); real meters send -3 to +3 (mA
+#: to 10 Wh steps). Beyond ±9 a scaler turns a 64-bit count into digits no meter measures.
+SCALER_RANGE: Final = range(-9, 10)
+
+#: Largest and smallest power of ten (``Decimal.adjusted()``) a non-zero reading may have, in the
+#: contract's units: 10^30 W or 10^-30 A are no measurement, and would print as 30+ digits.
+MAX_ADJUSTED: Final = 30
+
+#: Every reading's arithmetic runs in this context, never the thread's default: 50 digits hold a
+#: 20-digit count times a CT ratio's numerator (below 10^18, see ``cli.options.parse_ct_ratio``) exactly,
+#: and anything beyond the exponent limits, or an invalid operation, raises (a ``ValueRangeError``
+#: to the caller) instead of printing a monster.
+VALUE_CONTEXT: Final = decimal.Context(
+    prec=50,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emin=-99,
+    Emax=99,
+    traps=[decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero],
+)
+
+#: Decimal places a CT ratio that divides (1/3, 200/3) adds beyond the meter's own resolution.
+CT_EXTRA_PLACES: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """What the frame cannot tell: the meter's time zone, a CT ratio, the country's scalers."""
+
+    meter_tz: dt.tzinfo = field(default_factory=lambda: ZoneInfo("Europe/Oslo"))
+    ct_ratio: Fraction | Decimal | None = None
+    """Multiplies currents, powers and energies; a Fraction keeps 1/3 exact until the rounding."""
+    country: str = "NO"
+    manufacturer: str | None = None
+    """Force the manufacturer where the frame cannot tell (an Aidon-style list 1 from L+G)."""
+    keys: Keys | None = field(default=None, repr=False)
+    """Encryption and authentication keys for ciphered pushes (never printed; see ``security``)."""
+
+
+# --------------------------------------------------------------------------------------------
+# items to a reading
+# --------------------------------------------------------------------------------------------
+
+
+def _text(v: Any) -> str:
+    """Meter text as printed: NUL padding stripped (L+G), control characters made visible
+    (``\\x1b``), so no meter can move a terminal's cursor or split a CSV row."""
+    if isinstance(v, bytes):
+        v = v.decode("latin-1")
+    elif not isinstance(v, (str, int)):
+        raise LayoutError(f"expected text, got {type(v).__name__}")
+    return visible(str(v).rstrip("\x00").strip())
+
+
+def _check_scaler(slot: Slot, scaler: int) -> None:
+    if scaler not in SCALER_RANGE:
+        raise ScalerError(
+            f"{slot.name} ({slot.code}): scaler {scaler} is outside {SCALER_RANGE.start}..{SCALER_RANGE.stop - 1}"
+        )
+
+
+def _exact_float(slot: Slot, raw: float) -> Decimal:
+    """A float32/64 value as the shortest decimal that reads back as it (``repr``), never its
+    binary expansion; NaN and infinities are no measurement (``cosem.axdr`` refuses them first)."""
+    if not math.isfinite(raw):
+        raise NonFiniteValueError(f"{slot.name} ({slot.code}): {raw!r} is not a number")
+    return Decimal(repr(raw))
+
+
+#: Integers at least this large exceed ``MAX_ADJUSTED`` (checked without making a Decimal).
+_INT_LIMIT: Final = 10 ** (MAX_ADJUSTED + 1)
+
+
+def _scale(slot: Slot, raw: int | Decimal, exponent: int) -> int | Decimal:
+    """``raw`` times 10^exponent, exactly, in ``VALUE_CONTEXT``; absurd magnitudes are refused
+    before any arithmetic, so the context's limits are never what stops them."""
+    if exponent == 0 and type(raw) is int:
+        if -_INT_LIMIT < raw < _INT_LIMIT:
+            return raw  # the common case, a count sent in the contract's unit: no Decimal at all
+        return _bounded(slot, Decimal(raw))
+    value = Decimal(raw)
+    if value and not -MAX_ADJUSTED <= value.adjusted() + exponent <= MAX_ADJUSTED:
+        raise ValueRangeError(f"{slot.name} ({slot.code}): {value:.3e} × 10^{exponent} is no reading")
+    return VALUE_CONTEXT.scaleb(value, exponent)
+
+
+def _bounded(slot: Slot, value: Decimal) -> Decimal:
+    """``value`` itself, unless it is no reading: a non-zero magnitude beyond 10^±``MAX_ADJUSTED``."""
+    if value and not -MAX_ADJUSTED <= value.adjusted() <= MAX_ADJUSTED:
+        raise ValueRangeError(f"{slot.name} ({slot.code}): {value:.3e} is no reading")
+    return value
+
+
+def times_ratio(value: int | Decimal, ratio: Fraction) -> Decimal:
+    """``value`` times a CT ratio. Exact where the ratio multiplies (40, 7.5); where it divides
+    (1/3), rounded to ``CT_EXTRA_PLACES`` places beyond the value's own resolution, with the
+    padding zeros dropped again (1743 × 1/3 is ``581``, 1742 × 1/3 is ``580.667``)."""
+    product = VALUE_CONTEXT.multiply(Decimal(value), ratio.numerator)
+    if ratio.denominator == 1:
+        return product
+    own = -min(int(Decimal(value).as_tuple().exponent), 0)  # the value's decimal places
+    quotient = VALUE_CONTEXT.divide(product, ratio.denominator)
+    for places in range(own, own + CT_EXTRA_PLACES):
+        rounded = quotient.quantize(Decimal(1).scaleb(-places), context=VALUE_CONTEXT)
+        if rounded == quotient:
+            return rounded
+    return quotient.quantize(Decimal(1).scaleb(-(own + CT_EXTRA_PLACES)), context=VALUE_CONTEXT)
+
+
+def manufacturer_of(
+    slots: tuple[Slot, ...], values: tuple[Any, ...], style: str, source: bytes | None
+) -> str | None:
+    """The manufacturer, from the list id where there is one, else from the layout's style."""
+    for slot, value in zip(slots, values, strict=True):
+        if slot.name == "list_version":
+            m = LIST_VERSIONS.get(_text(value))
+            if m is not None:
+                return m
+            break
+    maker = MAKER_OF_STYLE.get(style)  # Kaifa's bare values, Aidon's register arrays
+    if maker is None and source is not None:
+        maker = HDLC_SOURCE_MAKERS.get(source)  # Kamstrup's address 0x21
+    return maker
+
+
+def _list_level(values: dict[str, Any]) -> int | None:
+    """Norwegian list 1/2/3, judged from the content (never from timing: NEK, NVE)."""
+    if len(values) == 1 and "active_power_import" in values:
+        return 1
+    if "list_version" not in values or "meter_id" not in values:
+        return None
+    if "active_energy_import" in values:
+        return 3
+    return 2
+
+
+def to_reading(
+    message: Message,
+    options: DecodeOptions,
+    received_at: dt.datetime | None = None,
+) -> Reading:
+    """Name, scale and unit every value of ``message`` by the contract, exactly."""
+    manufacturer = message.manufacturer
+    if options.manufacturer and not any(s.name == "list_version" for s in message.slots):
+        manufacturer = options.manufacturer  # the frame cannot tell (list 1 has no list id)
+    implicit = IMPLICIT_SCALERS.get((manufacturer or "", options.country)) or IMPLICIT_SCALERS.get(
+        (manufacturer or "", "*")
+    )
+    values: dict[str, Any] = {}
+    clock: CosemDateTime | None = None
+    ct = Fraction(options.ct_ratio) if options.ct_ratio is not None else None
+    for slot, raw, scaler in zip(message.slots, message.values, message.scalers, strict=True):
+        kind = slot.kind
+        if kind == NUMBER:
+            if raw is None:
+                continue  # null-data: not sent
+            if type(raw) is not int:
+                if not isinstance(raw, float):
+                    raise LayoutError(
+                        f"{slot.name} ({slot.code}): expected a number, got {type(raw).__name__}"
+                    )
+                raw = _exact_float(slot, raw)
+            if scaler is None:
+                scaler = implicit.get(slot.quantity, 0) if implicit is not None else 0
+            else:
+                _check_scaler(slot, scaler)
+            try:
+                value: Any = _scale(slot, raw, scaler + slot.exponent)
+                if ct is not None and slot.ct:
+                    value = _bounded(slot, times_ratio(value, ct))
+            except decimal.DecimalException as e:
+                raise ValueRangeError(f"{slot.name} ({slot.code}): {raw} cannot be scaled ({e!r})") from e
+            values[slot.name] = value
+        elif kind == TEXT:
+            values[slot.name] = _text(raw)
+        elif kind == TIME:
+            clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
+        else:
+            values[slot.name] = _other_value(slot, raw, scaler)
+    if not values and clock is None:
+        raise LayoutError("the message carries no values")
+    stamp = clock if clock is not None else message.date_time
+    meter_time = _meter_time(stamp, manufacturer, options.meter_tz) if stamp is not None else None
+    level = message.list_level if message.list_level is not None else _list_level(values)
+    return Reading(received_at, meter_time, manufacturer, level, values, message.layout, message)
+
+
+def _other_value(slot: Slot, raw: Any, scaler: int | None) -> Any:
+    """A value of a code amsread has no name for: scaled if the frame says how, else as sent.
+
+    Text is made visible (an unknown code is where a hostile frame would put terminal escapes);
+    structures stay tuples, printed as their ``repr``, which escapes the text inside.
+    """
+    if isinstance(raw, CosemDateTime):
+        return raw.raw.hex()
+    if isinstance(raw, bytes):
+        return raw.hex()
+    if scaler is not None:
+        _check_scaler(slot, scaler)
+    if isinstance(raw, float):
+        raw = _exact_float(slot, raw)
+    if type(raw) is int or isinstance(raw, Decimal):
+        return _scale(slot, raw, scaler or 0)
+    if isinstance(raw, str):
+        return visible(raw)
+    return raw
+
+
+def _datetime_or_none(raw: Any) -> CosemDateTime | None:
+    if isinstance(raw, bytes) and len(raw) == 12:
+        return CosemDateTime.from_bytes(raw)
+    return None
+
+
+def _meter_time(stamp: CosemDateTime, manufacturer: str | None, tz: dt.tzinfo) -> dt.datetime | None:
+    # Aidon NO sends deviation 0 all year (BB13 §4.1.6.1 makes it the UTC offset): it is not a UTC offset.
+    trust = not (manufacturer == "aidon" and stamp.deviation == 0)
+    return stamp.to_datetime(tz, use_deviation=trust)
+
+
+# --------------------------------------------------------------------------------------------
+# the decoder the pipeline calls
+# --------------------------------------------------------------------------------------------
+
+
+class Unwrapper(Protocol):
+    """Turns a ciphered or block-transferred APDU into a plain one (``cosem.ciphering.ApduUnwrapper``).
+
+    Returns None while a block-transfer message waits for its remaining blocks; ``system_title``
+    is the title of the last ciphered APDU it opened (None for a plain one).
+    """
+
+    system_title: bytes | None
+
+    def __call__(self, apdu: bytes) -> bytes | None: ...
+
+
+class ReadingDecoder:
+    """Envelope (or a bare information field) to ``Reading``: flat layouts first, the generic tree after.
+
+    ``unwrap`` turns ciphered or block-transferred APDUs into a plain data-notification (by
+    default a ``cosem.ciphering.ApduUnwrapper`` holding ``options.keys``); it returns None while a
+    block-transfer message waits for its remaining blocks. A ciphered APDU's system title names
+    the manufacturer, ahead of any guess from the list's shape.
+    """
+
+    def __init__(self, options: DecodeOptions | None = None, *, use_layouts: bool = True) -> None:
+        self.options = options or DecodeOptions()
+        self.layouts = LayoutIndex(LAYOUTS, namer=manufacturer_of) if use_layouts else None
+        self.unwrap: Unwrapper | None = ApduUnwrapper(self.options.keys)
+
+    def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
+        """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
+        maker = None
+        if self.unwrap is not None and apdu[:1] in _WRAPPED:
+            plain = self.unwrap(apdu)
+            if plain is None:
+                return None
+            apdu = plain
+            maker = maker_of_system_title(self.unwrap.system_title)
+        if self.layouts is not None:
+            found = self.layouts.parse(apdu, source)
+            if found is not None:
+                return replace(found, manufacturer=maker) if maker else found
+        decoded = decode_apdu(apdu)
+        items, style = items_from_tree(
+            decoded.body,
+            container=decoded.body_tag,
+            rules=POSITIONAL_LISTS,
+            capture_scalers=CAPTURE_OBJECT_SCALERS,
+        )
+        msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
+        if maker is None:
+            maker = manufacturer_of(msg.slots, msg.values, style, source) or MAKER_OF_LIST.get(style)
+        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id)
+
+    def decode(self, message: Envelope | bytes) -> Reading | None:
+        """A whole message to a reading, or None while it waits for more blocks.
+
+        An ``Envelope`` says what framing carried the message; bare bytes are an HDLC information
+        field with nothing known about its frame (tests, the REPL). HDLC information fields start
+        with the LLC header E6 E7 00, except the general-block-transfer frames after a message's
+        first (DLMS Green Book: only the first block travels behind the LLC): a field that starts
+        with the block transfer tag E0 is taken as it is, LLC or not. Anything else without the
+        LLC is an ``LlcError``. M-Bus carries the APDU with no LLC at all.
+        """
+        envelope = (
+            message if isinstance(message, Envelope) else Envelope(Framing.HDLC, message, None, None, ())
+        )
+        info = envelope.payload
+        apdu = strip_llc(info) if envelope.has_llc and info[:1] != _BLOCK_TRANSFER else info
+        msg = self.message(apdu, envelope.source)
+        if msg is None:
+            return None
+        stamp = envelope.received_at
+        received = dt.datetime.fromtimestamp(stamp).astimezone() if stamp is not None else None
+        return to_reading(msg, self.options, received)
+
+
+#: First bytes of APDUs the unwrap hook opens: general-glo-ciphering, general-block-transfer.
+_WRAPPED: Final = frozenset({b"\xdb", b"\xe0"})
+_BLOCK_TRANSFER: Final = b"\xe0"

@@ -1,0 +1,246 @@
+"""Flat declarations: a list layout compiled into one construct ``Struct``, the decoder's fast road.
+
+From a ``Layout`` table (``decode.layout``; the tables live with their makers in
+``amsread.meters``) ``declare`` builds one flat construct ``Struct`` for the whole notification
+body: constant bytes merged into ``Const`` runs, the values as plain integer and string fields.
+Compiled, that one declaration parses the body (no tree, no tag dispatch) and builds it (the demo
+meter, the tests). The wire forms of each shape are listed in ``decode.layout``.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from collections.abc import Callable
+from typing import Any, Final
+
+import construct as c
+
+from amsread.cosem.axdr import SCALARS, STRINGS, CosemDateTime, CosemDateTimeStruct
+from amsread.decode.layout import CLOCK_SHAPES, Layout, Shape
+from amsread.decode.message import Message, Slot, slot_for
+
+# --------------------------------------------------------------------------------------------
+# flat declarations
+# --------------------------------------------------------------------------------------------
+
+
+def _value(tag: int) -> c.Construct:
+    if tag in STRINGS:
+        return c.Prefixed(c.Int8ub, c.GreedyBytes)  # short-form length: every string in these lists
+    return SCALARS[tag]
+
+
+#: The three date-time forms of a data-notification header (AID-IF §3.3.1, KAM-NVE rev 3.0): the byte(s)
+#: after the invoke id, and where the body starts.
+HEADER_FORMS: Final[dict[int, tuple[bytes, int]]] = {
+    0x00: (b"\x00", 6),
+    0x0C: (b"\x0c", 18),
+    0x09: (b"\x09\x0c", 19),
+}
+
+
+def _body_parts(layout: Layout, run: bytearray, end: c.Construct = c.Terminated) -> list[c.Construct]:
+    """The fields of ``layout``'s body; ``run`` holds constant bytes still to be emitted before it,
+    ``end`` closes it (nothing may follow a body)."""
+    parts: list[c.Construct] = []
+
+    def const() -> None:
+        if run:
+            parts.append(c.Const(bytes(run)))
+            run.clear()
+
+    run += layout.prefix
+    for i, f in enumerate(layout.fields):
+        shape = f.shape
+        if shape is Shape.NULL_PAIR:
+            run += b"\x00\x00"
+            continue
+        if shape is Shape.REG:
+            run += b"\x02\x03\x09\x06" + f.obis
+        elif shape in (Shape.OBJ, Shape.CLOCK):
+            run += b"\x02\x02\x09\x06" + f.obis
+        elif shape in (Shape.PAIR, Shape.PAIR_CLOCK):
+            run += b"\x09\x06" + f.obis
+        if shape in CLOCK_SHAPES:
+            run += b"\x09\x0c"
+            const()
+            parts.append(f"v{i}" / c.Bytes(12))
+            continue
+        run.append(f.tag)
+        if f.const is not None:
+            run += bytes((len(f.const),)) + f.const
+            continue
+        const()
+        parts.append(f"v{i}" / _value(f.tag))
+        if shape is Shape.REG:
+            run += b"\x02\x02\x0f"
+            const()
+            parts.append(f"s{i}" / c.Int8sb)
+            run.append(0x16)
+            const()
+            parts.append(f"u{i}" / c.Int8ub)
+    const()
+    parts.append(end)
+    return parts
+
+
+def declare(layout: Layout) -> c.Struct:
+    """The flat ``Struct`` of ``layout``'s notification body: values ``v<i>``, scaler-units ``s<i>``/``u<i>``."""
+    return c.Struct(*_body_parts(layout, bytearray()))
+
+
+def declare_apdu(layout: Layout, form: int) -> c.Struct:
+    """The whole data-notification in one flat ``Struct``: tag, invoke id, date-time form, body.
+
+    Constant bytes of the header run straight into the body's first constant, so a message of a
+    known list is checked and parsed in one compiled call.
+    """
+    head = [c.Const(b"\x0f"), "invoke_id" / c.Int32ub]
+    marker, _ = HEADER_FORMS[form]
+    run = bytearray(marker)
+    if form:
+        head.append(c.Const(bytes(run)))
+        run.clear()
+        head.append("date_time" / CosemDateTimeStruct)
+    # Terminated has no compiled form (it would run interpreted on every message): the compiled
+    # parse records where it stopped, and LayoutIndex.parse requires that to be the end.
+    return c.Struct(*head, *_body_parts(layout, run, "end" / c.Tell))
+
+
+#: What a failed flat parse can raise: the body is simply not this layout.
+_MISMATCH: Final = (c.ConstructError, struct.error, ValueError, IndexError)
+
+
+#: Names the manufacturer of a message from its list-id slots and values, the layout's style and
+#: the HDLC source address (``decode.decoder.manufacturer_of``, which knows the makers' list ids).
+Namer = Callable[[tuple[Slot, ...], tuple[Any, ...], str, "bytes | None"], "str | None"]
+
+
+@functools.cache
+def _compiled_apdu(layout: Layout, form: int) -> Any:
+    """``declare_apdu`` compiled once per process: compiling takes milliseconds, and every decoder
+    (each command run, each test) would otherwise pay it again for the same table."""
+    return declare_apdu(layout, form).compile()
+
+
+class CompiledLayout:
+    """A layout with its declarations and what each parsed value means.
+
+    ``declaration`` is the body alone (it builds bodies for the demo meter and the tests);
+    ``apdu(form)`` is the whole data-notification, compiled on first use for each header form.
+    """
+
+    def __init__(self, layout: Layout, namer: Namer | None = None) -> None:
+        self.layout = layout
+        self.namer = namer
+        self.declaration = declare(layout)
+        self._compiled: Any = None
+        self._apdu: dict[int, Any] = {}
+        kept = [(i, f) for i, f in enumerate(layout.fields) if f.shape is not Shape.NULL_PAIR]
+        self.slots = tuple(slot_for(f.obis) for _, f in kept)
+        self.names = tuple(None if f.const is not None else f"v{i}" for i, f in kept)
+        self.consts = tuple(f.const for _, f in kept)
+        self.scaler_names = tuple(f"s{i}" if f.shape is Shape.REG else None for i, f in kept)
+        self.unit_names = tuple(f"u{i}" if f.shape is Shape.REG else None for i, f in kept)
+        self.has_registers = any(self.scaler_names)
+        self.has_consts = any(k is not None for k in self.consts)
+        self.no_scalers: tuple[None, ...] = (None,) * len(kept)
+        self.clock_at = tuple(k for k, (_, f) in enumerate(kept) if f.shape in CLOCK_SHAPES)
+        #: where the list id is (at most one place): all ``manufacturer_of`` needs to look at
+        self.version_at = tuple(k for k, s in enumerate(self.slots) if s.name == "list_version")[:1]
+        self.version_slots = tuple(self.slots[k] for k in self.version_at)
+
+    @property
+    def compiled(self) -> Any:
+        """The body declaration, compiled (the tests check it agrees with the interpreted one)."""
+        if self._compiled is None:
+            self._compiled = self.declaration.compile()
+        return self._compiled
+
+    def apdu(self, form: int) -> Any:
+        compiled = self._apdu.get(form)
+        if compiled is None:
+            compiled = self._apdu[form] = _compiled_apdu(self.layout, form)
+        return compiled
+
+    def build(self, values: dict[str, Any]) -> bytes:
+        """Build the body from ``v<i>``/``s<i>``/``u<i>`` values (strings as bytes)."""
+        return self.declaration.build(values)
+
+    def message(self, parsed: Any, source: bytes | None) -> Message:
+        """A ``Message`` from a parsed APDU: no tree, just the values in table order."""
+        values: list[Any]
+        if self.has_consts:
+            values = [parsed[n] if n else k for n, k in zip(self.names, self.consts, strict=True)]
+        else:
+            values = [parsed[n] for n in self.names]
+        for k in self.clock_at:
+            values[k] = CosemDateTime.from_bytes(values[k])
+        if self.has_registers:
+            scalers = tuple([parsed[n] if n else None for n in self.scaler_names])
+            units = tuple([parsed[n] if n else None for n in self.unit_names])
+        else:
+            scalers = units = self.no_scalers
+        stamp = parsed.get("date_time")
+        vals = tuple(values)
+        return Message(
+            self.slots,
+            vals,
+            scalers,
+            units,
+            CosemDateTime.from_fields(stamp) if stamp is not None else None,
+            self.namer(
+                self.version_slots, tuple([vals[k] for k in self.version_at]), self.layout.style, source
+            )
+            if self.namer is not None
+            else None,
+            self.layout.name,
+            self.layout.list_level,
+            parsed["invoke_id"] & 0xFFFFFF,
+        )
+
+
+class LayoutIndex:
+    """Find the layout of a data-notification: dispatch on its header form and the body's first
+    two bytes (container tag and count), then try the few candidates.
+
+    The candidate that matched last is tried first next time, so a steady stream costs one
+    compiled parse per message. A message no layout matches returns None (the generic road).
+    """
+
+    def __init__(self, layouts: tuple[Layout, ...], *, namer: Namer | None = None) -> None:
+        self._by_prefix: dict[bytes, list[CompiledLayout]] = {}
+        for layout in layouts:
+            self._by_prefix.setdefault(layout.prefix, []).append(CompiledLayout(layout, namer))
+
+    def parse(self, apdu: bytes, source: bytes | None = None) -> Message | None:
+        """A ``Message`` for a data-notification of a known layout, else None."""
+        if len(apdu) < 8:
+            return None
+        form = HEADER_FORMS.get(apdu[5])
+        if form is None:
+            return None
+        start = form[1]
+        candidates = self._by_prefix.get(apdu[start : start + 2])
+        if not candidates:
+            return None
+        for k, cl in enumerate(candidates):
+            try:
+                parsed = cl.apdu(apdu[5]).parse(apdu)
+            except _MISMATCH:
+                continue
+            if parsed["end"] != len(apdu):
+                continue  # bytes after the body: not this layout
+            if k:
+                candidates.insert(0, candidates.pop(k))
+            return cl.message(parsed, source)
+        return None
+
+    def compiled(self, name: str) -> CompiledLayout:
+        """The compiled layout called ``name``."""
+        for candidates in self._by_prefix.values():
+            for cl in candidates:
+                if cl.layout.name == name:
+                    return cl
+        raise KeyError(name)

@@ -1,0 +1,160 @@
+"""The generic road: items from the shape of a self-describing A-XDR data tree.
+
+Any well-formed data-notification that names its values with OBIS codes decodes here without a
+layout table: Aidon-style register arrays, Iskra's structure of registers, Kamstrup pairs, the
+Kaifa Poland mix, and capture-object lists (the push setup's own object list followed by one value
+per object, DLMS Blue Book, push setup interface class 40, attribute 2). Lists of bare values need
+knowledge from outside the frame: the caller hands in ``rules`` (the makers' positional lists,
+from ``amsread.meters``) and the scalers that capture-object registers leave out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from amsread.cosem.tags import TAG
+from amsread.decode.layout import PositionalList, Style
+from amsread.decode.message import NUMBER, Item, slot_for
+from amsread.errors import LayoutError
+from amsread.obis import LIST_VERSION_OBIS
+
+#: Push setup interface class (BB13 §4.4.8); its attributes in a capture list are not readings.
+PUSH_SETUP_CLASS: Final = 40
+#: The value attribute of Data (1), Register (3), Extended register (4) and Clock (8) objects.
+VALUE_ATTRIBUTE: Final = 2
+#: Classes whose value attribute 2 is scaled by an attribute 3 scaler-unit that pushes leave out.
+REGISTER_CLASSES: Final = frozenset({3, 4})
+
+
+def is_obis(v: Any) -> bool:
+    """A six-byte octet-string: in a data tree, an OBIS code (logical name)."""
+    return isinstance(v, bytes) and len(v) == 6
+
+
+def items_from_tree(
+    body: Any,
+    *,
+    container: int | None = None,
+    rules: Sequence[PositionalList] = (),
+    capture_scalers: Mapping[str, int] | None = None,
+) -> tuple[tuple[Item, ...], str]:
+    """Walk a generic data tree by its shape; return its items and the style found (``Style``, or
+    the name of the positional list that matched)."""
+    if not isinstance(body, tuple) or not body:
+        raise LayoutError("notification body is not a non-empty array or structure")
+    if all(_is_register(e) for e in body):
+        style = Style.REGISTER_STRUCTURE if container == TAG.STRUCTURE else Style.REGISTERS
+        return tuple(_register_item(e) for e in body), style
+    captured = capture_object_items(body, capture_scalers or {})
+    if captured is not None:
+        return captured, Style.CAPTURE_OBJECTS
+    if any(is_obis(e) or _is_register(e) for e in body):
+        items, mixed = _pair_items(body)
+        return items, Style.MIXED if mixed else Style.PAIRS
+    for rule in rules:
+        found = positional_items(rule, body)
+        if found is not None:
+            return found
+    raise LayoutError(f"unknown layout: {len(body)} bare values without OBIS codes")
+
+
+def positional_items(rule: PositionalList, body: tuple[Any, ...]) -> tuple[tuple[Item, ...], str] | None:
+    """Items and style of ``body`` read as ``rule``'s list, or None when it is not that list: another
+    count, a constant (a list id) that differs, or (for a typed list) a value of the wrong type.
+    Positions whose meaning is not documented (no OBIS code) are left out."""
+    fields = rule.layout.fields
+    if len(body) != len(fields):
+        return None
+    for f, v in zip(fields, body, strict=True):
+        if f.const is not None and v != f.const:
+            return None
+        if rule.typed and not _of_type(f.tag, v):
+            return None
+    return tuple(Item(f.obis, v, f.scaler) for f, v in zip(fields, body, strict=True) if f.obis), rule.style
+
+
+def _of_type(tag: int, v: Any) -> bool:
+    """Whether ``v`` is of the Python type the A-XDR ``tag`` decodes to (strings, else an int)."""
+    if tag == TAG.OCTET_STRING:
+        return isinstance(v, bytes)
+    if tag == TAG.VISIBLE_STRING:
+        return isinstance(v, str)
+    return type(v) is int
+
+
+def _is_register(e: Any) -> bool:
+    return isinstance(e, tuple) and bool(e) and is_obis(e[0])
+
+
+def _register_item(e: tuple[Any, ...]) -> Item:
+    if len(e) == 3 and isinstance(e[2], tuple) and len(e[2]) == 2:
+        scaler, unit = e[2]
+        if not isinstance(scaler, int) or not isinstance(unit, int):
+            raise LayoutError("scaler-unit is not two integers")
+        return Item(e[0], e[1], scaler, unit)
+    if len(e) == 2:
+        return Item(e[0], e[1])
+    raise LayoutError(f"register structure of {len(e)} elements")
+
+
+def _pair_items(body: tuple[Any, ...]) -> tuple[tuple[Item, ...], bool]:
+    """Items of a pairs list, and whether register structures were mixed in."""
+    items = []
+    mixed = False
+    i = 0
+    if not is_obis(body[0]) and isinstance(body[0], (str, bytes)):
+        items.append(Item(LIST_VERSION_OBIS, body[0]))
+        i = 1
+    n = len(body)
+    while i < n:
+        key = body[i]
+        if _is_register(key):
+            items.append(_register_item(key))
+            mixed = True
+            i += 1
+            continue
+        if key is None and i + 1 < n and body[i + 1] is None:
+            i += 2  # null-data pair: a phase this meter does not have
+            continue
+        if not is_obis(key) or i + 1 >= n:
+            raise LayoutError(f"element {i} is not an OBIS code of an OBIS/value pair")
+        items.append(Item(key, body[i + 1]))
+        i += 2
+    return tuple(items), mixed
+
+
+def _is_descriptor(d: Any) -> bool:
+    return (
+        isinstance(d, tuple)
+        and len(d) == 4
+        and type(d[0]) is int
+        and is_obis(d[1])
+        and type(d[2]) is int
+        and type(d[3]) is int
+    )
+
+
+def capture_object_items(body: tuple[Any, ...], scalers: Mapping[str, int]) -> tuple[Item, ...] | None:
+    """Items of a capture-object list, or None when ``body`` is not one.
+
+    The first element is the list of definitions ``{class_id, logical_name, attribute_index,
+    data_index}``, and the body holds exactly one value per definition (the first value being that
+    list itself). Push setup attributes and attributes other than the value are skipped; so are
+    definitions of a single element of an attribute (data index not 0), which this rule cannot
+    interpret. Registers push attribute 2 only: their scaler comes from ``scalers`` by quantity.
+    """
+    head = body[0]
+    if not isinstance(head, tuple) or len(head) != len(body) or not all(_is_descriptor(d) for d in head):
+        return None
+    items = []
+    for (class_id, obis, attribute, data_index), value in zip(head, body, strict=True):
+        if class_id == PUSH_SETUP_CLASS or attribute != VALUE_ATTRIBUTE or data_index != 0:
+            continue
+        scaler = None
+        if class_id in REGISTER_CLASSES and type(value) is int and len(obis) == 6:
+            slot = slot_for(obis)
+            if slot.kind == NUMBER:
+                scaler = scalers.get(slot.quantity)
+        items.append(Item(obis, value, scaler))
+    return tuple(items)

@@ -1,0 +1,229 @@
+"""Every output format, in one place: hex lines, frame annotation, text listing, CSV, JSON lines.
+
+Formatting lives here only; commands choose a writer and hand it readings or frames.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Final, TextIO
+
+from amsread.contract import COLUMNS, Reading
+from amsread.text import visible
+from amsread.wire.hdlc import LLC, HdlcFrame, address_value
+from amsread.wire.mbus import MbusLongFrame
+
+CONTROL_NAMES: Final = {
+    0x13: "UI, P/F=1",
+    0x03: "UI, P/F=0 (more segments)",
+    0x10: "I-frame N(S)=0 N(R)=0 P/F=1",
+}
+APDU_NAMES: Final = {
+    0x0F: "data-notification",
+    0xDB: "general-glo-ciphering",
+    0xE0: "general-block-transfer",
+    0xDC: "general-ded-ciphering",
+    0xDD: "general-ciphering",
+    0xDF: "general-signing",
+}
+
+
+def format_time(stamp: float | None) -> str:
+    """Local wall-clock time with milliseconds, or ``-`` for replayed captures."""
+    if stamp is None:
+        return "-" + " " * 11
+    return dt.datetime.fromtimestamp(stamp).strftime("%H:%M:%S.%f")[:-3]
+
+
+def format_hex_line(raw: bytes, status: str, stamp: float | None) -> str:
+    """``12:00:01.234   44 ok        7ea02a41...``: one frame (or a run of stray bytes) per line."""
+    return f"{format_time(stamp)} {len(raw):4d} {status:<14} {raw.hex()}"
+
+
+def _spaced(b: bytes, limit: int = 16) -> str:
+    text = " ".join(f"{x:02X}" for x in b[:limit])
+    return text + (" …" if len(b) > limit else "")
+
+
+def _address_text(wire: bytes, value: Callable[[bytes], int]) -> str:
+    """1 byte: its value; 2 or 4 bytes: the upper (logical) and lower (physical) halves (GB8 §8.4.2)."""
+    if len(wire) in (2, 4):
+        half = len(wire) // 2
+        return f"upper {value(wire[:half])}, lower {value(wire[half:])}"
+    return str(value(wire))
+
+
+def annotate_frame(raw: bytes, *, stamp: float | None = None) -> str:
+    """A frame broken into its fields, one per line, read with the ``HdlcFrame`` declaration."""
+    parsed = HdlcFrame.parse(raw)
+    header = parsed.body.value.header
+    h = header.value
+    fmt = h.format
+    info: bytes = parsed.body.value.information
+    dest, src = bytes(h.destination), bytes(h.source)
+    off = 1
+    rows = [(raw[:1], "flag")]
+    rows.append((raw[1:3], f"format: type 3, segmentation {int(fmt.segmented)}, length {fmt.length}"))
+    off = 3
+    rows.append((dest, f"destination address {_address_text(dest, address_value)}"))
+    off += len(dest)
+    rows.append((src, f"source address {_address_text(src, address_value)}"))
+    off += len(src)
+    rows.append((raw[off : off + 1], f"control {h.control:02X}: {CONTROL_NAMES.get(h.control, 'other')}"))
+    off += 1
+    rows.append((raw[off : off + 2], f"HCS 0x{parsed.body.value.hcs:04X} ok"))
+    apdu = info
+    if info[:3] == LLC:
+        rows.append((info[:3], "LLC: destination LSAP E6, source LSAP E7, quality 00"))
+        apdu = info[3:]
+    if apdu:
+        name = APDU_NAMES.get(apdu[0], "continuation or unknown")
+        rows.append((apdu, f"APDU, {len(apdu)} bytes: {name}"))
+    rows.append((raw[-3:-1], f"FCS 0x{parsed.fcs:04X} ok"))
+    rows.append((raw[-1:], "flag"))
+    head = f"{format_time(stamp)} {len(raw):4d} ok"
+    body = "\n".join(f"    {_spaced(b):<50} {label}" for b, label in rows)
+    return f"{head}\n{body}"
+
+
+def annotate_mbus_frame(raw: bytes, *, stamp: float | None = None) -> str:
+    """An M-Bus long frame broken into its fields, read with the ``MbusLongFrame`` declaration."""
+    parsed = MbusLongFrame.parse(raw)
+    body = parsed.body.value
+    ci = body.ci
+    place = "last segment" if ci & 0x10 else "more segments follow"
+    data: bytes = body.data
+    what = APDU_NAMES.get(data[0], "continuation or unknown") if data and ci & 0x0F == 0 else "continuation"
+    rows = [
+        (raw[:1], "start"),
+        (raw[1:3], f"length {parsed.length} (control through data), twice"),
+        (raw[3:4], "start"),
+        (raw[4:5], f"control {body.control:02X}" + (": SND_UD" if body.control in (0x53, 0x73) else "")),
+        (raw[5:6], f"address {body.address:02X}"),
+        (raw[6:7], f"CI {ci:02X}: segment {ci & 0x0F}, {place}"),
+        (raw[7:8], f"STSAP {body.stsap:02X}"),
+        (raw[8:9], f"DTSAP {body.dtsap:02X}"),
+        (data, f"data, {len(data)} bytes: {what}"),
+        (raw[-2:-1], f"checksum 0x{parsed.checksum:02X} ok"),
+        (raw[-1:], "stop"),
+    ]
+    head = f"{format_time(stamp)} {len(raw):4d} M-Bus ok"
+    lines = "\n".join(f"    {_spaced(b):<50} {label}" for b, label in rows)
+    return f"{head}\n{lines}"
+
+
+# --------------------------------------------------------------------------------------------
+# text that is safe on a terminal and in a spreadsheet
+# --------------------------------------------------------------------------------------------
+
+
+#: First characters that make a spreadsheet read a cell as a formula (CSV injection). Tab and CR
+#: would too, but ``visible`` has escaped them before this check.
+_FORMULA_START: Final = ("=",)
+#: These start a formula too, unless the cell is just a signed number (``-1.5``, ``+47``).
+_SIGNED_START: Final = ("+", "-", "@")
+
+
+def csv_text(text: str) -> str:
+    """A text cell that no spreadsheet runs as a formula: a quote in front where it would be one.
+
+    Numbers never pass here (``CsvWriter`` guards text values only), so ``-1.5`` stays a number.
+    """
+    text = visible(text)
+    if text.startswith(_FORMULA_START) or (text.startswith(_SIGNED_START) and not _is_number(text)):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return text[1:2].isdigit() or text[1:2] == "."
+
+
+# --------------------------------------------------------------------------------------------
+# readings
+# --------------------------------------------------------------------------------------------
+
+
+def format_value(value: object) -> str:
+    """A value as printed in CSV and text: exact decimals, ISO 8601 times, empty for absent."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        if value.microsecond:
+            return value.isoformat(timespec="milliseconds")
+        return value.isoformat()
+    return visible(str(value))
+
+
+def _json_value(value: object) -> str:
+    """One JSON value. The decoder sends no NaN or infinity; should one slip through, it is
+    ``null`` rather than the bare ``NaN`` that strict JSON readers refuse."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        value = Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.is_finite() else "null"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(format_value(value), ensure_ascii=False)
+
+
+def json_line(reading: Reading) -> str:
+    """One JSON object on one line; numbers exact (``227.6``, never ``227.59999999999997``)."""
+    fields = reading.as_dict()
+    return "{" + ", ".join(f"{json.dumps(k)}: {_json_value(v)}" for k, v in fields.items()) + "}"
+
+
+class CsvWriter:
+    """CSV rows of chosen columns; the header once (unless told not to), every row flushed."""
+
+    def __init__(self, stream: TextIO, columns: tuple[str, ...], *, header: bool = True) -> None:
+        self._stream = stream
+        self._writer = csv.writer(stream, lineterminator="\n")
+        self.columns = columns
+        self._header_due = header
+
+    def write(self, reading: Reading) -> None:
+        if self._header_due:
+            self._writer.writerow(self.columns)
+            self._header_due = False
+        self._writer.writerow([_csv_cell(reading.get(c)) for c in self.columns])
+        self._stream.flush()
+
+
+def _csv_cell(value: object) -> str:
+    """Numbers and times as ``format_value`` prints them; text guarded by ``csv_text``."""
+    if isinstance(value, str):
+        return csv_text(value)
+    return format_value(value)
+
+
+def text_listing(reading: Reading) -> str:
+    """A readable listing of one reading: name, value with unit, OBIS code."""
+    head = [
+        f"meter_time      {format_value(reading.meter_time) or '-'}",
+        f"manufacturer    {reading.manufacturer or '-'}",
+        f"list            {reading.list or '-'}    (layout {reading.layout})",
+    ]
+    if reading.received_at is not None:
+        head.insert(0, f"received_at     {format_value(reading.received_at)}")
+    rows = []
+    names = [c for c in COLUMNS[4:] if c in reading.values] + [k for k in reading.values if k not in COLUMNS]
+    for name in names:
+        value = format_value(reading.values[name])
+        unit = reading.units.get(name, "")
+        code = reading.obis.get(name, name if ":" in name else "")
+        rows.append(f"{name:<26} {value + (' ' + unit if unit else ''):>22}   {code}")
+    return "\n".join(head + rows)

@@ -1,0 +1,1 @@
+"""``amsread watch``'s live view: state (pure), view (rich) and formats."""

@@ -1,0 +1,1 @@
+"""The wire: frames on the HAN port (HDLC, wired M-Bus) split from a byte stream, no I/O."""
