@@ -1,0 +1,1 @@
+"""Destinations that ``amsread run`` feeds: MQTT (with Home Assistant discovery) and friends."""
