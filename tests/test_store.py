@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -334,3 +335,38 @@ def test_the_store_is_a_destination(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="closed"):
         store.handle(decode_file(captures_file(tmp_path, ["doc_aidon_6534_list1"]))[0])
     assert json.loads(lines(tmp_path / "h.db")[0])["list"] == 1
+
+
+def test_a_commit_that_fails_is_reported_and_retried_with_the_rows_kept(tmp_path: Path) -> None:
+    """Another writer holds the file: the commit fails, is reported, and the rows go in later."""
+    db = tmp_path / "h.db"
+    reported = threading.Event()
+    messages: list[str] = []
+
+    def on_error(message: str) -> None:
+        messages.append(message)
+        reported.set()
+
+    store = HistoryStore(db, retention_days=1e6, commit_interval=0.01, busy_timeout=0.01, on_error=on_error)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the write lock
+    store.handle(decode_file(captures_file(tmp_path, ["doc_aidon_6534_list2"]))[0])
+    assert reported.wait(10)
+    other.execute("ROLLBACK")
+    other.close()
+    assert store.flush(timeout=10)
+    store.close()
+    assert "locked" in messages[0] and "1 rows kept for a retry" in messages[0]
+    assert len(lines(db)) == 1
+
+
+def test_something_that_is_no_reading_is_skipped_and_the_writer_lives_on(tmp_path: Path) -> None:
+    messages: list[str] = []
+    store = HistoryStore(tmp_path / "h.db", retention_days=1e6, on_error=messages.append)
+    store.handle(("not", "a reading"))  # type: ignore[arg-type]
+    store.handle(decode_file(captures_file(tmp_path, ["doc_aidon_6534_list2"]))[0])
+    store.close()
+    assert store.skipped == 1 and messages == [
+        "history database: cannot store tuple: 'tuple' object has no attribute 'list'"
+    ]
+    assert len(lines(tmp_path / "h.db")) == 1

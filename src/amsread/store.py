@@ -119,7 +119,7 @@ def default_path(env: dict[str, str] | os._Environ[str] | None = None) -> Path:
 # --------------------------------------------------------------------------------------------
 
 
-def open_database(path: Path | str) -> sqlite3.Connection:
+def open_database(path: Path | str, *, busy_timeout: float = 5.0) -> sqlite3.Connection:
     """A writer's connection: WAL mode, NORMAL sync, migrated to the newest schema.
 
     The connection is in autocommit mode (``isolation_level=None``): the store opens and commits
@@ -132,7 +132,7 @@ def open_database(path: Path | str) -> sqlite3.Connection:
     except (OSError, sqlite3.Error) as e:
         raise StoreError(f"cannot open the history database {path}: {e}") from e
     try:
-        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"{path}: the file system does not allow WAL mode (journal mode {mode})")
@@ -303,6 +303,8 @@ class HistoryStore:
     ``commit_interval`` seconds and prunes every ``prune_interval``. A failed commit (disk full, a
     locked file) is reported through ``on_error`` and retried at the next interval with the rows
     kept; at most ``max_pending`` rows wait, and the oldest non-hourly rows go first when more do.
+    A commit waits up to ``busy_timeout`` seconds for a reader that holds the file (WAL readers
+    never block the writer; only another writer or a checkpoint can).
     """
 
     name = "db"
@@ -315,6 +317,7 @@ class HistoryStore:
         commit_interval: float = 1.0,
         prune_interval: float = 3600.0,
         max_pending: int = 100_000,
+        busy_timeout: float = 5.0,
         on_error: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -325,11 +328,12 @@ class HistoryStore:
         self.max_pending = max_pending
         self.on_error = on_error
         self.clock = clock
-        #: rows committed and rows dropped (pending overflow) so far, for the summary line
+        #: rows committed, dropped (pending overflow), pruned and skipped (not readings), for the summary
         self.committed = 0
         self.dropped = 0
         self.pruned = 0
-        self._conn = open_database(self.path)
+        self.skipped = 0
+        self._conn = open_database(self.path, busy_timeout=busy_timeout)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._last_hourly: dict[str | None, str | None] = {}
         self._last_prune = float("-inf")
@@ -376,7 +380,12 @@ class HistoryStore:
                 except queue.Empty:
                     item = None
                 if isinstance(item, tuple):
-                    pending.append(self._row(*item))
+                    try:
+                        pending.append(self._row(*item))
+                    except (AttributeError, TypeError, ValueError) as e:
+                        self.skipped += 1  # not a reading: counted, reported, and the writer lives on
+                        self._report(f"history database: cannot store {type(item[0]).__name__}: {e}")
+                        continue
                     self._bound(pending)
                     if deadline is None:
                         deadline = time.monotonic() + self.commit_interval
@@ -420,6 +429,10 @@ class HistoryStore:
         self._last_hourly[meter] = clock
         return clock is not None and clock == previous
 
+    def _report(self, message: str) -> None:
+        if self.on_error is not None:
+            self.on_error(message)
+
     def _bound(self, pending: list[tuple[Any, ...]]) -> None:
         """Keep at most ``max_pending`` rows waiting; the oldest non-hourly row goes first."""
         if len(pending) <= self.max_pending:
@@ -448,8 +461,7 @@ class HistoryStore:
         except sqlite3.Error as e:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if self.on_error is not None:
-                self.on_error(f"history database {self.path}: {e}; {len(rows)} rows kept for a retry")
+            self._report(f"history database {self.path}: {e}; {len(rows)} rows kept for a retry")
             return False
         self.committed += len(rows)
         if prune:
