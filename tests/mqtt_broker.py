@@ -72,11 +72,13 @@ def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: st
 
 @dataclass(frozen=True)
 class Certificates:
-    """A CA and a server certificate for 127.0.0.1 and localhost, as PEM files."""
+    """A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, as PEM files."""
 
     ca: Path
     cert: Path
     key: Path
+    client_cert: Path
+    client_key: Path
 
 
 def make_certificates(directory: Path) -> Certificates:
@@ -107,36 +109,53 @@ def make_certificates(directory: Path) -> Certificates:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name("127.0.0.1"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
+
+    def issue(
+        subject: str, usage: x509.ObjectIdentifier, names: list[x509.GeneralName]
+    ) -> tuple[bytes, bytes]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+            )
         )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    out = Certificates(directory / "ca.pem", directory / "server.pem", directory / "server.key")
-    out.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    out.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    out.key.write_bytes(
-        key.private_bytes(
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        cert = builder.sign(ca_key, hashes.SHA256())
+        pem_key = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
+        return cert.public_bytes(serialization.Encoding.PEM), pem_key
+
+    server = issue(
+        "127.0.0.1",
+        x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,
+        [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")],
     )
+    client = issue("amsread test client", x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH, [])
+    out = Certificates(
+        directory / "ca.pem",
+        directory / "server.pem",
+        directory / "server.key",
+        directory / "client.pem",
+        directory / "client.key",
+    )
+    out.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    for (cert_path, key_path), (cert_pem, key_pem) in (
+        ((out.cert, out.key), server),
+        ((out.client_cert, out.client_key), client),
+    ):
+        cert_path.write_bytes(cert_pem)
+        key_path.write_bytes(key_pem)
     return out
 
 
@@ -151,7 +170,8 @@ def _amqtt_hash(password: str) -> str:
     from pwdlib import PasswordHash
     from pwdlib.hashers.argon2 import Argon2Hasher
 
-    return PasswordHash((Argon2Hasher(),)).hash(password)
+    # cheap parameters: a test password file, verified on every connection attempt
+    return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),)).hash(password)
 
 
 class Broker:
@@ -164,11 +184,15 @@ class Broker:
         *,
         users: dict[str, str] | None = None,
         certificates: Certificates | None = None,
+        client_certificates: bool = False,
     ) -> None:
         self.directory = directory
         self.kind = kind or broker_kind()
         self.users = users
         self.certificates = certificates
+        self.client_certificates = client_certificates
+        """The TLS listener checks client certificates against the CA (mosquitto: requires one;
+        amqtt verifies one when offered but cannot require it)."""
         self.port = free_port()
         self.tls_port = free_port() if certificates else None
         self.log = directory / f"{self.kind}.log"
@@ -195,6 +219,8 @@ class Broker:
         if self.certificates is not None:
             c = self.certificates
             lines += [f"listener {self.tls_port} 127.0.0.1", f"certfile {c.cert}", f"keyfile {c.key}"]
+            if self.client_certificates:
+                lines += [f"cafile {c.ca}", "require_certificate true"]
         if self.users is None:
             lines.append("allow_anonymous true")
         else:
@@ -217,6 +243,8 @@ class Broker:
                 f"    certfile: {c.cert}",
                 f"    keyfile: {c.key}",
             ]
+            if self.client_certificates:
+                lines.append(f"    cafile: {c.ca}")
         lines.append("plugins:")
         if self.users is None:
             lines += ["  amqtt.plugins.authentication.AnonymousAuthPlugin:", "    allow_anonymous: true"]

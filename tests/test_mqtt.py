@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -448,6 +449,30 @@ def test_tls_with_a_private_ca(tmp_path: Path, kind: str) -> None:
         broker.stop()
 
 
+def test_tls_with_a_client_certificate(tmp_path: Path, kind: str) -> None:
+    certs = make_certificates(tmp_path)
+    broker = Broker(tmp_path, kind, certificates=certs, client_certificates=True).start()
+    (reading,) = readings(tmp_path, "doc_aidon_6534_list2")
+    status = f"amsread/{AIDON}/status"
+    watcher = Subscriber(broker, status)
+    files = TlsFiles(cafile=certs.ca, certfile=certs.client_cert, keyfile=certs.client_key)
+    with_cert = publisher(broker.url(tls=True), tls_files=files)
+    notices: list[str] = []
+    without = publisher(broker.url(tls=True), notices, tls_files=TlsFiles(cafile=certs.ca))
+    try:
+        connect(with_cert, reading)
+        assert watcher.wait_for(status)[0].payload == b"online"
+        if kind == "mosquitto":  # amqtt verifies a client certificate when offered, but cannot require one
+            without.handle(reading)
+            wait_until(lambda: bool(notices), what="the refusal")
+            assert not without.connected
+    finally:
+        with_cert.close()
+        without.close(timeout=0.1)
+        watcher.close()
+        broker.stop()
+
+
 def test_a_password_file_and_anonymous_access_refused(
     tmp_path: Path, kind: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -458,8 +483,9 @@ def test_a_password_file_and_anonymous_access_refused(
     password_file = tmp_path / "mqtt-password"
     password_file.write_text(PASSWORD + "\n")
     notices: list[str] = []
-    anonymous = publisher(broker.url(), notices)
-    wrong = publisher(broker.url(user="meter", password="guess"), notices)
+    once = {"reconnect_delay": (30.0, 60.0)}  # the refused try once within the test
+    anonymous = publisher(broker.url(), notices, **once)
+    wrong = publisher(broker.url(user="meter", password="guess"), notices, **once)
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     from_env = publisher(broker.url(user="meter"), notices)
     from_file = publisher(broker.url(user="meter"), notices, password_file=password_file, env={})
@@ -472,8 +498,14 @@ def test_a_password_file_and_anonymous_access_refused(
         assert not anonymous.connected and not wrong.connected
         assert watcher.wait_for(status)[0].payload == b"online"
     finally:
-        for pub in (anonymous, wrong, from_env, from_file):
-            pub.close(timeout=0.5)
+        # at once: paho's thread notices a close within a second while it waits to retry
+        closers = [
+            threading.Thread(target=p.close, args=(0.5,)) for p in (anonymous, wrong, from_env, from_file)
+        ]
+        for t in closers:
+            t.start()
+        for t in closers:
+            t.join()
         watcher.close()
         broker.stop()
     out, err = capfd.readouterr()

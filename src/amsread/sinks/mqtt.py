@@ -327,6 +327,7 @@ class MqttPublisher:
         self._events: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._client: paho.Client | None = None
         self._connected = False
+        self._refused = False
         self._closing_until: float | None = None
         self._closed = False
         self._meters: dict[str, _MeterState] = {}
@@ -588,6 +589,7 @@ class MqttPublisher:
 
     def _on_connected(self, refused: str | None) -> None:
         if refused is not None:
+            self._refused = True
             self._tell(f"refused-{refused}", f"MQTT broker {self.url} refused the connection: {refused}")
             return
         self._connected = True
@@ -604,12 +606,17 @@ class MqttPublisher:
         self._pump_energy()
 
     def _on_disconnected(self, reason: str, unreachable: bool) -> None:
-        was = self._connected
+        """The connection ended, or never came to be: say so once per outage."""
+        was, refused = self._connected, self._refused
         self._connected = False
-        if unreachable:
-            self._tell("unreachable", f"MQTT: cannot connect to {self.url}; retrying with backoff")
-        elif was and self._closing_until is None:
+        self._refused = False
+        if self._closing_until is not None or refused:
+            return  # a refusal has been told already
+        if was:
             self._tell("lost", f"MQTT: connection to {self.url} lost ({reason}); reconnecting")
+        else:
+            why = "" if unreachable else f" ({reason})"
+            self._tell("unreachable", f"MQTT: cannot connect to {self.url}{why}; retrying with backoff")
 
     def _shutdown(self) -> None:
         client = self._client
