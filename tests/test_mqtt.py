@@ -156,6 +156,19 @@ def test_password_from_the_url_else_a_file_else_the_environment(tmp_path: Path) 
         resolve_password(without, password_file=tmp_path / "missing")
 
 
+def test_something_that_is_no_reading_is_skipped_and_the_sender_lives_on(tmp_path: Path) -> None:
+    notices: list[str] = []
+    pub = publisher(f"mqtt://127.0.0.1:{free_port()}", notices)
+    try:
+        pub.handle("not a reading")  # type: ignore[arg-type]
+        pub.handle(readings(tmp_path, "doc_aidon_6534_list3")[0])
+        wait_until(lambda: pub.waiting_hourly == 1, what="the hourly list queued")
+        assert pub.stats.skipped == 1
+        assert notices[0] == "MQTT: cannot publish str: 'str' object has no attribute 'values'"
+    finally:
+        pub.close(timeout=0.1)
+
+
 def test_tls_files_need_mqtts() -> None:
     with pytest.raises(MqttError, match="use mqtts://"):
         MqttPublisher("mqtt://h", tls_files=TlsFiles(cafile="ca.pem"))

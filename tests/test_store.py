@@ -21,10 +21,12 @@ import pytest
 
 from amsread.output import json_line
 from amsread.pipeline import Pipeline
-from amsread.readings import Reading, ReadingDecoder
+from amsread.readings import COLUMNS, Reading, ReadingDecoder
 from amsread.simulator import OSLO, SimulatedMeter
 from amsread.store import (
     MIGRATIONS,
+    QUANTITY_COLUMNS,
+    TEXT_COLUMNS,
     HistoryStore,
     StoreError,
     default_path,
@@ -295,6 +297,15 @@ def test_a_stale_hourly_list_is_stored_and_flagged_also_after_a_restart(tmp_path
     store.handle(stale)  # the same clock again, seen by a new process
     store.close()
     assert [s.stale for s in read_readings(db)] == [False, False, True, True]
+
+
+def test_the_table_has_a_column_for_every_contract_value(tmp_path: Path) -> None:
+    """The first migration is written out; today it holds every contract column after the first four."""
+    conn = open_database(tmp_path / "h.db")
+    table = [row[1] for row in conn.execute("PRAGMA table_info(readings)")]
+    conn.close()
+    assert tuple(table[2:6]) == COLUMNS[:4]
+    assert tuple(table[6:-2]) == COLUMNS[4:] == TEXT_COLUMNS + QUANTITY_COLUMNS
 
 
 def test_migrations_from_an_empty_file_and_reopening(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from amsread.errors import AmsReadError
-from amsread.readings import COLUMNS, Reading
+from amsread.readings import Reading
 
 
 class StoreError(AmsReadError):
@@ -63,7 +63,24 @@ DEFAULT_RETENTION_DAYS: Final = 40
 #: Contract columns stored as text, as sent.
 TEXT_COLUMNS: Final = ("list_version", "meter_id", "meter_type")
 #: Contract columns holding quantities: INTEGER or exact decimal TEXT (no declared type, see above).
-QUANTITY_COLUMNS: Final = tuple(c for c in COLUMNS[7:])
+#: Written out, not taken from ``COLUMNS``: the table is what the migrations made, and a name the
+#: contract adds later goes into ``extra`` until a new migration gives it a column.
+QUANTITY_COLUMNS: Final = (
+    "active_power_import",
+    "active_power_export",
+    "reactive_power_import",
+    "reactive_power_export",
+    "current_l1",
+    "current_l2",
+    "current_l3",
+    "voltage_l1",
+    "voltage_l2",
+    "voltage_l3",
+    "active_energy_import",
+    "active_energy_export",
+    "reactive_energy_import",
+    "reactive_energy_export",
+)
 _STORED_VALUES: Final = frozenset(TEXT_COLUMNS + QUANTITY_COLUMNS)
 
 _ROW_COLUMNS: Final = (
@@ -82,14 +99,33 @@ _ROW_COLUMNS: Final = (
 #: statements run in one transaction together with ``PRAGMA user_version = <its number>``.
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
-        "CREATE TABLE readings ("
-        " id INTEGER PRIMARY KEY,"
-        " at INTEGER NOT NULL,"
-        " received_at TEXT, meter_time TEXT, manufacturer TEXT, list INTEGER,"
-        f" {', '.join(f'{c} TEXT' for c in TEXT_COLUMNS)},"
-        f" {', '.join(QUANTITY_COLUMNS)},"
-        " extra TEXT,"
-        " stale INTEGER NOT NULL DEFAULT 0)",
+        """CREATE TABLE readings (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            received_at TEXT,
+            meter_time TEXT,
+            manufacturer TEXT,
+            list INTEGER,
+            list_version TEXT,
+            meter_id TEXT,
+            meter_type TEXT,
+            active_power_import,
+            active_power_export,
+            reactive_power_import,
+            reactive_power_export,
+            current_l1,
+            current_l2,
+            current_l3,
+            voltage_l1,
+            voltage_l2,
+            voltage_l3,
+            active_energy_import,
+            active_energy_export,
+            reactive_energy_import,
+            reactive_energy_export,
+            extra TEXT,
+            stale INTEGER NOT NULL DEFAULT 0
+        )""",
         "CREATE INDEX readings_at ON readings (at)",
         "CREATE INDEX readings_hourly ON readings (meter_id, at) WHERE list = 3",
     ),

@@ -274,6 +274,8 @@ class MqttStats:
     """Readings before the first meter id (list 1 at start): nothing to publish them under."""
     discovery_published: int = 0
     connections: int = 0
+    skipped: int = 0
+    """Things handed to ``handle`` that are no reading."""
 
 
 class MqttPublisher:
@@ -351,6 +353,11 @@ class MqttPublisher:
         """Whether the broker has accepted the connection and not lost it since."""
         return self._connected
 
+    @property
+    def waiting_hourly(self) -> int:
+        """Hourly lists not yet acknowledged by the broker (queued while it is away, or in flight)."""
+        return len(self._energy)
+
     # -- the destination interface ------------------------------------------------------------
 
     def handle(self, reading: Reading, raw: bytes | None = None) -> None:
@@ -398,7 +405,11 @@ class MqttPublisher:
 
     def _dispatch(self, event: Any) -> None:
         if isinstance(event, _Reading):
-            self._reading(event.reading, event.raw)
+            try:
+                self._reading(event.reading, event.raw)
+            except (AttributeError, TypeError, ValueError) as e:
+                self.stats.skipped += 1  # not a reading: counted and told, and the sender lives on
+                self._tell("skipped", f"MQTT: cannot publish {type(event.reading).__name__}: {e}")
         elif isinstance(event, _Acked):
             self._acked(event.mid)
         elif isinstance(event, _Connected):
