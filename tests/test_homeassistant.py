@@ -96,6 +96,17 @@ def test_a_list_2_makes_a_device_with_one_sensor_per_value_it_sends(tmp_path: Pa
     }
 
 
+def test_a_record_without_the_value_leaves_the_sensor_as_it_is() -> None:
+    """Numbers render empty (ignored by Home Assistant); the timestamp keeps the entity's state."""
+    cmps = discovery_config(Meter("1"), ["meter_time", "active_power_import"])["cmps"]
+    assert (
+        cmps["active_power_import"]["value_template"] == "{{ value_json.active_power_import | default('') }}"
+    )
+    assert cmps["meter_time"]["value_template"] == (
+        "{{ value_json.meter_time if value_json.meter_time is defined else this.state }}"
+    )
+
+
 def test_energy_sensors_read_the_retained_energy_topic(tmp_path: Path) -> None:
     r = reading(tmp_path, "doc_aidon_6534_list3")
     config = discovery_config(Meter.of(r), entity_names(r), prefix="house/meters")  # type: ignore[arg-type]

@@ -129,12 +129,19 @@ def _order(name: str) -> tuple[int, str]:
     return (COLUMNS.index(name), "") if name in COLUMNS else (len(COLUMNS), name)
 
 
+def _template(name: str, classes: SensorClass) -> str:
+    if classes.device_class == "timestamp":
+        return f"{{{{ value_json.{name} if value_json.{name} is defined else this.state }}}}"
+    return f"{{{{ value_json.{name} | default('') }}}}"
+
+
 def component(meter_id: str, name: str, *, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
     """One sensor of the device: classes from ``SENSOR_CLASSES``, its topic and template.
 
-    The template reads the contract name from the JSON record, and renders nothing when a record
-    lacks it (a list 1 record carries only ``active_power_import``): Home Assistant ignores an
-    empty state for a numeric sensor instead of logging a template warning every 2.5 s.
+    The template reads the contract name from the JSON record. A record may lack it (an Aidon
+    list 1 record carries only ``active_power_import``): for a numeric sensor the template then
+    renders nothing, which Home Assistant ignores (its MQTT sensor docs); the timestamp sensor is
+    not numeric and would log an invalid timestamp, so its template keeps the entity's own state.
     """
     classes = sensor_class(name)
     if classes is None:
@@ -145,7 +152,7 @@ def component(meter_id: str, name: str, *, prefix: str = DEFAULT_PREFIX) -> dict
         "name": _friendly(name),
         "unique_id": f"{device_id(meter_id)}_{name}",
         "state_topic": f"{base}/energy" if classes.energy else f"{base}/state",
-        "value_template": f"{{{{ value_json.{name} | default('') }}}}",
+        "value_template": _template(name, classes),
         "expire_after": ENERGY_EXPIRE_AFTER if classes.energy else STATE_EXPIRE_AFTER,
     }
     if classes.device_class is not None:

@@ -368,6 +368,8 @@ class MqttPublisher:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the broker has acknowledged every QoS 1 message handed over so far."""
+        if not self._thread.is_alive():
+            return not self._energy  # closed: nothing more will be acknowledged
         done = threading.Event()
         self._events.put(_Flush(done))
         return done.wait(timeout)
