@@ -43,6 +43,7 @@ from mqtt_broker import (
     Broker,
     Relay,
     Subscriber,
+    broker_kind,
     free_port,
     make_certificates,
     mosquitto_binary,
@@ -98,6 +99,15 @@ def connect(pub: MqttPublisher, first: Reading) -> None:
     """Hand over a reading with a meter id (the publisher connects then) and wait for the broker."""
     pub.handle(first)
     wait_until(lambda: pub.connected, what="the publisher to connect")
+
+
+def test_the_broker_can_be_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``AMSREAD_TEST_BROKER=amqtt`` runs these tests on the pure-Python broker even beside mosquitto."""
+    monkeypatch.setenv(BROKER_ENV, "amqtt")
+    assert broker_kind() == "amqtt" and kinds() == ["amqtt"]
+    monkeypatch.setenv(BROKER_ENV, "hivemq")
+    with pytest.raises(ValueError, match="use one of mosquitto, amqtt"):
+        broker_kind()
 
 
 # --------------------------------------------------------------------------------------------

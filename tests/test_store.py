@@ -189,6 +189,20 @@ def test_decimals_keep_their_exact_text_in_the_file(tmp_path: Path) -> None:
     )
 
 
+def test_a_live_reading_keeps_its_arrival_time_as_printed(tmp_path: Path) -> None:
+    base = decode_file(captures_file(tmp_path, ["doc_aidon_6534_list1"]))[0]
+    arrived = dt.datetime(2026, 1, 21, 16, 0, 10, 412_345, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    reading = dataclasses.replace(base, received_at=arrived)
+    store = HistoryStore(tmp_path / "h.db", retention_days=1e6)
+    store.handle(reading)
+    store.close()
+    (back,) = read_readings(tmp_path / "h.db")
+    assert json_line(back.reading) == json_line(reading)
+    assert back.reading.received_at is not None
+    assert back.reading.received_at.isoformat() == "2026-01-21T16:00:10.412000+01:00"
+    assert back.at == arrived.replace(microsecond=412_000)
+
+
 def test_values_outside_the_contract_columns_round_trip(tmp_path: Path) -> None:
     """Extra quantities (per-phase powers, power factor, unnamed OBIS codes) keep value and order."""
     base = decode_file(captures_file(tmp_path, ["fw_kaifa_list3_1"]))[0]

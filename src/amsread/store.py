@@ -217,7 +217,11 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _time_text(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    """ISO 8601 as ``amsread json`` prints it: milliseconds when there is a fraction (the host
+    clock's microseconds are noise at 2400 baud, and 3 bytes a row)."""
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds") if value.microsecond else value.isoformat()
 
 
 def _quantity(value: Any) -> Any:
