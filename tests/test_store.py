@@ -395,3 +395,15 @@ def test_something_that_is_no_reading_is_skipped_and_the_writer_lives_on(tmp_pat
         "history database: cannot store tuple: 'tuple' object has no attribute 'list'"
     ]
     assert len(lines(tmp_path / "h.db")) == 1
+
+
+def test_a_burst_is_committed_as_it_comes_not_dropped(tmp_path: Path) -> None:
+    """A replayed capture or a backlog hands over readings faster than a second apart: the writer
+    still commits each interval, so the rows waiting never pile up past ``max_pending``."""
+    rows = simulated_readings(600)
+    store = HistoryStore(tmp_path / "h.db", retention_days=1e6, commit_interval=0.0, max_pending=20)
+    for r in rows:
+        store.handle(r)
+    store.close()
+    assert store.dropped == 0
+    assert lines(tmp_path / "h.db") == list(simulated_lines()[:600])

@@ -420,17 +420,12 @@ class HistoryStore:
                 except queue.Empty:
                     item = None
                 if isinstance(item, tuple):
-                    try:
-                        pending.append(self._row(*item))
-                    except (AttributeError, TypeError, ValueError) as e:
-                        self.skipped += 1  # not a reading: counted, reported, and the writer lives on
-                        self._report(f"history database: cannot store {type(item[0]).__name__}: {e}")
-                        continue
-                    self._bound(pending)
+                    self._take(item, pending)
                     if deadline is None:
                         deadline = time.monotonic() + self.commit_interval
-                    continue
-                if isinstance(item, _Flush):
+                    if time.monotonic() < deadline:
+                        continue  # a burst (a replay, a backlog) still commits once per interval
+                elif isinstance(item, _Flush):
                     waiting.append(item)
                 if self._commit(pending):
                     pending = []
@@ -446,6 +441,16 @@ class HistoryStore:
             for request in waiting:
                 request.done.set()
             self._conn.close()
+
+    def _take(self, item: tuple[Any, float], pending: list[tuple[Any, ...]]) -> None:
+        """Add a queued reading's row to those waiting for the next commit."""
+        try:
+            pending.append(self._row(*item))
+        except (AttributeError, TypeError, ValueError) as e:
+            self.skipped += 1  # not a reading: counted, reported, and the writer lives on
+            self._report(f"history database: cannot store {type(item[0]).__name__}: {e}")
+            return
+        self._bound(pending)
 
     def _row(self, reading: Reading, stored_at: float) -> tuple[Any, ...]:
         stale = reading.list == 3 and self._is_stale(reading)
