@@ -401,7 +401,9 @@ def test_a_burst_is_committed_as_it_comes_not_dropped(tmp_path: Path) -> None:
     """A replayed capture or a backlog hands over readings faster than a second apart: the writer
     still commits each interval, so the rows waiting never pile up past ``max_pending``."""
     rows = simulated_readings(600)
-    store = HistoryStore(tmp_path / "h.db", retention_days=1e6, commit_interval=0.0, max_pending=20)
+    store = HistoryStore(
+        tmp_path / "h.db", retention_days=1e6, commit_interval=0.0, max_pending=20, max_queued=3
+    )  # and handle() waits for room rather than queue without bound
     for r in rows:
         store.handle(r)
     store.close()

@@ -340,7 +340,9 @@ class HistoryStore:
     """The history database as an ``amsread run`` destination (``name``, ``handle``, ``close``).
 
     ``handle`` returns at once: a writer thread owns the connection, commits the queued rows every
-    ``commit_interval`` seconds and prunes every ``prune_interval``. A failed commit (disk full, a
+    ``commit_interval`` seconds and prunes every ``prune_interval``. Only when ``max_queued``
+    readings wait for the writer (a replay faster than the disk) does ``handle`` wait for room,
+    so memory stays bounded. A failed commit (disk full, a
     locked file) is reported through ``on_error`` and retried at the next interval with the rows
     kept; at most ``max_pending`` rows wait, and the oldest non-hourly rows go first when more do.
     A commit waits up to ``busy_timeout`` seconds for a reader that holds the file (WAL readers
@@ -357,6 +359,7 @@ class HistoryStore:
         commit_interval: float = 1.0,
         prune_interval: float = 3600.0,
         max_pending: int = 100_000,
+        max_queued: int = 10_000,
         busy_timeout: float = 5.0,
         on_error: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
@@ -374,7 +377,7 @@ class HistoryStore:
         self.pruned = 0
         self.skipped = 0
         self._conn = open_database(self.path, busy_timeout=busy_timeout)
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
         self._last_hourly: dict[str | None, str | None] = {}
         self._last_prune = float("-inf")
         self._closed = False
@@ -390,12 +393,12 @@ class HistoryStore:
         """Queue one reading for the next commit (``raw`` is not stored: the readings are)."""
         if self._closed:
             raise StoreError("the history database is closed")
-        self._queue.put((reading, self.clock()))
+        self._put((reading, self.clock()))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Commit everything queued so far now; True once it is committed (False on timeout)."""
         request = _Flush()
-        self._queue.put(request)
+        self._put(request)
         return request.done.wait(timeout)
 
     def close(self, timeout: float | None = 30.0) -> None:
@@ -403,8 +406,19 @@ class HistoryStore:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_CLOSE)
+        self._put(_CLOSE)
         self._thread.join(timeout)
+
+    def _put(self, item: object) -> None:
+        """Queue for the writer; wait while ``max_queued`` readings are ahead (only a replay or a
+        stalled disk gets there: a meter sends one reading every 2 s)."""
+        while True:
+            try:
+                self._queue.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    raise StoreError("the history database writer has stopped") from None
 
     # -- the writer thread --------------------------------------------------------------------
 
