@@ -75,6 +75,21 @@ class DestinationError(AmsReadError):
     exit_code = 2
 
 
+class StoreError(DestinationError):
+    """The history database cannot be opened, migrated, read or written."""
+
+    reason = "history database"
+    exit_code = 2
+
+
+class MqttError(DestinationError):
+    """An MQTT destination cannot be set up: a bad broker URL, an unreadable password file, or
+    a publisher used after ``close``. Never carries the password."""
+
+    reason = "mqtt"
+    exit_code = 2
+
+
 class KeyMaterialError(AmsReadError):
     """An encryption or authentication key was missing or malformed."""
 

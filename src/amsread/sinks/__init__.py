@@ -1,4 +1,6 @@
-"""Destinations by URL scheme, the way pyserial's ``serial_for_url`` opens sources.
+"""Destinations: byte streams by URL scheme, and the sinks ``amsread run`` feeds readings to.
+
+Byte destinations are opened by URL scheme, the way pyserial's ``serial_for_url`` opens sources.
 
 A destination takes bytes (frames now; rows later) and is opened from a URL: ``pty://`` (a new
 pseudo-terminal that looks like a serial port), ``tcp://HOST:PORT`` (a server every client gets
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Final, Protocol
 
+from amsread.contract import Reading
 from amsread.errors import DestinationError
 from amsread.sinks.pty import PtySink
 from amsread.sinks.stream import StreamSink, open_file
@@ -35,6 +38,18 @@ class Destination(Protocol):
     def summary(self) -> str:
         """What to add to the end-of-run summary (frames dropped, clients served), or ""."""
         ...
+
+
+class ReadingSink(Protocol):
+    """A destination of readings (``mqtt.MqttPublisher``, ``store.HistoryStore``): one reader feeds
+    them all. ``handle`` takes one reading and the frame it came in (``raw`` None when there is
+    none); it returns at once and never blocks on I/O. ``close`` flushes and releases; idempotent."""
+
+    name: str
+
+    def handle(self, reading: Reading, raw: bytes | None) -> None: ...
+
+    def close(self) -> None: ...
 
 
 Opener = Callable[[str, bool, Log], Destination]

@@ -1,0 +1,602 @@
+"""The history database: every reading ``amsread run`` sees, kept in SQLite for reports and graphs.
+
+Why SQLite through the standard library: one file, no server, readable by ``sqlite3`` and every
+notebook, and safe to read while another process writes (WAL mode). The choices below follow from
+the target, a Raspberry Pi on an SD card running for months (issue 11):
+
+* **Batched commits.** ``handle`` only queues the reading; a writer thread commits what has queued
+  about once a second (``commit_interval``), never once per frame, so the card sees one small write
+  a second and a slow card never holds up reading the port. A kill -9 loses at most the rows of the
+  last uncommitted interval; WAL makes every commit atomic, so the file never corrupts
+  (``synchronous=NORMAL``: a commit survives a killed process; a power cut may undo the last few
+  commits but still leaves a consistent file).
+* **Retention.** Hourly lists (list 3, the energy counters a capacity-tariff report needs) are kept
+  for ever; every other reading for ``retention_days`` (default 40). Old rows are pruned inside a
+  regular commit about once an hour (``prune_interval``), a cheap indexed delete.
+* **One schema, exact values.** One ``readings`` table whose columns are the output contract's
+  names (docs/output-contract.md). Numbers keep their exact decimals: the quantity columns have no
+  declared type, so an integer is stored as an INTEGER and a ``Decimal`` as its exact text
+  (``'22721.38'``); a reader gets back the very values ``amsread json`` printed. Quantities outside
+  the contract's columns go, in the same exact form, into one JSON object (``extra``).
+* **Stale hourly lists** (an hourly list that repeats the previous one's meter clock: its counters
+  did not advance) are stored as sent and flagged (``stale``), so a report can leave them out.
+* **Migrations** are versioned from the first release: ``MIGRATIONS`` is a list of steps and
+  ``PRAGMA user_version`` says how many a file has had. A file from a newer amsread is refused.
+
+Each row's ``at`` (milliseconds since the epoch, UTC) orders and prunes: the host clock when the
+frame arrived (``received_at``), else the meter's clock, else the moment it was stored. The host
+clock comes first because a meter clock that has reset to 2000 must not get a fresh row pruned.
+
+The store has the small interface every ``amsread run`` destination shares: a ``name``,
+``handle(reading, raw)`` and ``close()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import queue
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+from amsread.contract import Reading
+from amsread.errors import StoreError
+
+#: Keep everything but hourly lists this many days unless told otherwise.
+DEFAULT_RETENTION_DAYS: Final = 40
+
+#: Contract columns stored as text, as sent.
+TEXT_COLUMNS: Final = ("list_version", "meter_id", "meter_type")
+#: Contract columns holding quantities: INTEGER or exact decimal TEXT (no declared type, see above).
+#: Written out, not taken from ``COLUMNS``: the table is what the migrations made, and a name the
+#: contract adds later goes into ``extra`` until a new migration gives it a column.
+QUANTITY_COLUMNS: Final = (
+    "active_power_import",
+    "active_power_export",
+    "reactive_power_import",
+    "reactive_power_export",
+    "current_l1",
+    "current_l2",
+    "current_l3",
+    "voltage_l1",
+    "voltage_l2",
+    "voltage_l3",
+    "active_energy_import",
+    "active_energy_export",
+    "reactive_energy_import",
+    "reactive_energy_export",
+)
+_STORED_VALUES: Final = frozenset(TEXT_COLUMNS + QUANTITY_COLUMNS)
+
+_ROW_COLUMNS: Final = (
+    "at",
+    "received_at",
+    "meter_time",
+    "manufacturer",
+    "list",
+    *TEXT_COLUMNS,
+    *QUANTITY_COLUMNS,
+    "extra",
+    "stale",
+)
+
+#: Schema steps, in order; never edit a released step, append a new one. Each step is a tuple of
+#: statements run in one transaction together with ``PRAGMA user_version = <its number>``.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        """CREATE TABLE readings (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            received_at TEXT,
+            meter_time TEXT,
+            manufacturer TEXT,
+            list INTEGER,
+            list_version TEXT,
+            meter_id TEXT,
+            meter_type TEXT,
+            active_power_import,
+            active_power_export,
+            reactive_power_import,
+            reactive_power_export,
+            current_l1,
+            current_l2,
+            current_l3,
+            voltage_l1,
+            voltage_l2,
+            voltage_l3,
+            active_energy_import,
+            active_energy_export,
+            reactive_energy_import,
+            reactive_energy_export,
+            extra TEXT,
+            stale INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX readings_at ON readings (at)",
+        "CREATE INDEX readings_hourly ON readings (meter_id, at) WHERE list = 3",
+    ),
+)
+
+
+def default_path(env: dict[str, str] | os._Environ[str] | None = None) -> Path:
+    """Where the history lives unless told otherwise, so ``amsread report`` needs no arguments.
+
+    Linux and the BSDs: ``$XDG_DATA_HOME/amsread/history.db``, i.e.
+    ``~/.local/share/amsread/history.db`` (the XDG base directory spec ignores an empty or
+    relative ``XDG_DATA_HOME``). macOS: ``~/Library/Application Support/amsread``. Windows:
+    ``%LOCALAPPDATA%\\amsread``.
+    """
+    env = os.environ if env is None else env
+    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "amsread" / "history.db"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "amsread" / "history.db"
+    xdg = env.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "amsread" / "history.db"
+
+
+# --------------------------------------------------------------------------------------------
+# opening and migrating
+# --------------------------------------------------------------------------------------------
+
+
+def open_database(path: Path | str, *, busy_timeout: float = 5.0) -> sqlite3.Connection:
+    """A writer's connection: WAL mode, NORMAL sync, migrated to the newest schema.
+
+    The connection is in autocommit mode (``isolation_level=None``): the store opens and commits
+    its own transactions, so nothing is committed behind its back.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except (OSError, sqlite3.Error) as e:
+        raise StoreError(f"cannot open the history database {path}: {e}") from e
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"{path}: the file system does not allow WAL mode (journal mode {mode})")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        migrate(conn)
+    except sqlite3.Error as e:
+        conn.close()
+        raise StoreError(f"{path} is not a usable history database: {e}") from e
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migration steps this file has not had; return its schema version.
+
+    Each step runs in its own ``BEGIN IMMEDIATE`` transaction with the new ``user_version``, so a
+    crash mid-migration leaves the file at the previous version, and two processes opening a new
+    file at once do not both create the table.
+    """
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the history database has schema version {version}; this amsread knows up to "
+                    f"{len(MIGRATIONS)}: upgrade amsread"
+                )
+            if version == len(MIGRATIONS):
+                conn.execute("COMMIT")
+                return version
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+# --------------------------------------------------------------------------------------------
+# values to columns and back, exactly
+# --------------------------------------------------------------------------------------------
+
+
+def _time_text(value: dt.datetime | None) -> str | None:
+    """ISO 8601 as ``amsread json`` prints it: milliseconds when there is a fraction (the host
+    clock's microseconds are noise at 2400 baud, and 3 bytes a row)."""
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds") if value.microsecond else value.isoformat()
+
+
+def _quantity(value: Any) -> Any:
+    """A quantity as SQLite keeps it exactly: int as INTEGER, Decimal as its exact text."""
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _quantity_back(value: Any) -> Any:
+    return Decimal(value) if isinstance(value, str) else value
+
+
+def _json_literal(value: Any) -> str:
+    """One value as an exact JSON literal, the way ``amsread json`` prints it."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, dt.datetime):
+        return json.dumps(value.isoformat())
+    if isinstance(value, bytes):
+        return json.dumps(value.hex())
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _extra_text(extra: dict[str, Any]) -> str | None:
+    if not extra:
+        return None
+    return "{" + ", ".join(f"{json.dumps(k)}: {_json_literal(v)}" for k, v in extra.items()) + "}"
+
+
+def _epoch_ms(value: dt.datetime) -> int:
+    if value.tzinfo is None:
+        value = value.astimezone()
+    return round(value.timestamp() * 1000)
+
+
+def reading_row(reading: Reading, *, stored_at: float, stale: bool = False) -> tuple[Any, ...]:
+    """The row for one reading, in ``_ROW_COLUMNS`` order."""
+    values = reading.values
+    when = reading.received_at or reading.meter_time
+    at = _epoch_ms(when) if when is not None else round(stored_at * 1000)
+    extra = {k: v for k, v in values.items() if k not in _STORED_VALUES}
+    return (
+        at,
+        _time_text(reading.received_at),
+        _time_text(reading.meter_time),
+        reading.manufacturer,
+        reading.list,
+        *(None if values.get(c) is None else str(values[c]) for c in TEXT_COLUMNS),
+        *(_quantity(values.get(c)) for c in QUANTITY_COLUMNS),
+        _extra_text(extra),
+        int(stale),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A reading as the history holds it: the reading, when it was (``at``, UTC), and the flag."""
+
+    reading: Reading
+    at: dt.datetime
+    stale: bool
+
+
+def _stored_reading(row: tuple[Any, ...]) -> StoredReading:
+    at, received, meter_time, manufacturer, level, *rest = row
+    n_text = len(TEXT_COLUMNS)
+    texts = rest[:n_text]
+    quantities = rest[n_text : n_text + len(QUANTITY_COLUMNS)]
+    extra, stale = rest[-2], rest[-1]
+    values: dict[str, Any] = {}
+    for name, value in zip(TEXT_COLUMNS, texts, strict=True):
+        if value is not None:
+            values[name] = value
+    for name, value in zip(QUANTITY_COLUMNS, quantities, strict=True):
+        if value is not None:
+            values[name] = _quantity_back(value)
+    if extra:
+        values.update(json.loads(extra, parse_float=Decimal))
+    reading = Reading(
+        dt.datetime.fromisoformat(received) if received else None,
+        dt.datetime.fromisoformat(meter_time) if meter_time else None,
+        manufacturer,
+        level,
+        values,
+    )
+    return StoredReading(reading, dt.datetime.fromtimestamp(at / 1000, dt.UTC), bool(stale))
+
+
+# --------------------------------------------------------------------------------------------
+# the writer
+# --------------------------------------------------------------------------------------------
+
+
+class _Flush:
+    """A request to commit now; ``done`` is set once everything queued before it is committed."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+_CLOSE: Final = object()
+
+
+class HistoryStore:
+    """The history database as an ``amsread run`` destination (``name``, ``handle``, ``close``).
+
+    ``handle`` returns at once: a writer thread owns the connection, commits the queued rows every
+    ``commit_interval`` seconds and prunes every ``prune_interval``. Only when ``max_queued``
+    readings wait for the writer (a replay faster than the disk) does ``handle`` wait for room,
+    so memory stays bounded. A failed commit (disk full, a
+    locked file) is reported through ``on_error`` and retried at the next interval with the rows
+    kept; at most ``max_pending`` rows wait, and the oldest non-hourly rows go first when more do.
+    A commit waits up to ``busy_timeout`` seconds for a reader that holds the file (WAL readers
+    never block the writer; only another writer or a checkpoint can).
+    """
+
+    name = "db"
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
+        commit_interval: float = 1.0,
+        prune_interval: float = 3600.0,
+        max_pending: int = 100_000,
+        max_queued: int = 10_000,
+        busy_timeout: float = 5.0,
+        on_error: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self.retention_days = retention_days
+        self.commit_interval = commit_interval
+        self.prune_interval = prune_interval
+        self.max_pending = max_pending
+        self.on_error = on_error
+        self.clock = clock
+        #: rows committed, dropped (pending overflow), pruned and skipped (not readings), for the summary
+        self.committed = 0
+        self.dropped = 0
+        self.pruned = 0
+        self.skipped = 0
+        self._conn = open_database(self.path, busy_timeout=busy_timeout)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
+        self._last_hourly: dict[str | None, str | None] = {}
+        self._last_prune = float("-inf")
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="amsread-history", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"HistoryStore({str(self.path)!r})"
+
+    # -- the destination interface ------------------------------------------------------------
+
+    def handle(self, reading: Reading, raw: bytes | None = None) -> None:
+        """Queue one reading for the next commit (``raw`` is not stored: the readings are)."""
+        if self._closed:
+            raise StoreError("the history database is closed")
+        self._put((reading, self.clock()))
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Commit everything queued so far now; True once it is committed (False on timeout)."""
+        request = _Flush()
+        self._put(request)
+        return request.done.wait(timeout)
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Commit what is queued, stop the writer and close the file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._put(_CLOSE)
+        self._thread.join(timeout)
+
+    def _put(self, item: object) -> None:
+        """Queue for the writer; wait while ``max_queued`` readings are ahead (only a replay or a
+        stalled disk gets there: a meter sends one reading every 2 s)."""
+        while True:
+            try:
+                self._queue.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    raise StoreError("the history database writer has stopped") from None
+
+    # -- the writer thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        pending: list[tuple[Any, ...]] = []
+        deadline: float | None = None
+        waiting: list[_Flush] = []
+        try:
+            while True:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    item = None
+                if isinstance(item, tuple):
+                    self._take(item, pending)
+                    if deadline is None:
+                        deadline = time.monotonic() + self.commit_interval
+                    if time.monotonic() < deadline:
+                        continue  # a burst (a replay, a backlog) still commits once per interval
+                elif isinstance(item, _Flush):
+                    waiting.append(item)
+                if self._commit(pending):
+                    pending = []
+                    for request in waiting:
+                        request.done.set()
+                    waiting = []
+                    deadline = None
+                else:
+                    deadline = time.monotonic() + self.commit_interval
+                if item is _CLOSE:
+                    return
+        finally:
+            for request in waiting:
+                request.done.set()
+            self._conn.close()
+
+    def _take(self, item: tuple[Any, float], pending: list[tuple[Any, ...]]) -> None:
+        """Add a queued reading's row to those waiting for the next commit."""
+        try:
+            pending.append(self._row(*item))
+        except (AttributeError, TypeError, ValueError) as e:
+            self.skipped += 1  # not a reading: counted, reported, and the writer lives on
+            self._report(f"history database: cannot store {type(item[0]).__name__}: {e}")
+            return
+        self._bound(pending)
+
+    def _row(self, reading: Reading, stored_at: float) -> tuple[Any, ...]:
+        stale = reading.list == 3 and self._is_stale(reading)
+        return reading_row(reading, stored_at=stored_at, stale=stale)
+
+    def _is_stale(self, reading: Reading) -> bool:
+        """Does this hourly list repeat the previous one's meter clock (for its meter)?"""
+        meter = reading.values.get("meter_id")
+        clock = _time_text(reading.meter_time)
+        if meter not in self._last_hourly:
+            try:
+                found = self._conn.execute(
+                    "SELECT meter_time FROM readings WHERE list = 3 AND meter_id IS ?"
+                    " ORDER BY at DESC, id DESC LIMIT 1",
+                    (meter,),
+                ).fetchone()
+            except sqlite3.Error:
+                found = None  # a busy file: judge from this run's lists alone
+            self._last_hourly[meter] = found[0] if found else None
+        previous = self._last_hourly[meter]
+        self._last_hourly[meter] = clock
+        return clock is not None and clock == previous
+
+    def _report(self, message: str) -> None:
+        if self.on_error is not None:
+            self.on_error(message)
+
+    def _bound(self, pending: list[tuple[Any, ...]]) -> None:
+        """Keep at most ``max_pending`` rows waiting; the oldest non-hourly row goes first."""
+        if len(pending) <= self.max_pending:
+            return
+        list_index = _ROW_COLUMNS.index("list")
+        victim = next((i for i, row in enumerate(pending) if row[list_index] != 3), 0)
+        del pending[victim]
+        self.dropped += 1
+
+    def _commit(self, rows: list[tuple[Any, ...]]) -> bool:
+        """Write ``rows`` (and prune when due) in one transaction; False (and reported) on failure."""
+        prune = self.clock() - self._last_prune >= self.prune_interval
+        if not rows and not prune:
+            return True
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(_INSERT, rows)
+            deleted = 0
+            if prune:
+                cutoff = round((self.clock() - self.retention_days * 86400.0) * 1000)
+                deleted = conn.execute(
+                    "DELETE FROM readings WHERE at < ? AND (list IS NULL OR list != 3)", (cutoff,)
+                ).rowcount
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._report(f"history database {self.path}: {e}; {len(rows)} rows kept for a retry")
+            return False
+        self.committed += len(rows)
+        if prune:
+            self.pruned += deleted
+            self._last_prune = self.clock()
+        return True
+
+
+_INSERT: Final = (
+    f"INSERT INTO readings ({', '.join(_ROW_COLUMNS)}) VALUES ({', '.join('?' * len(_ROW_COLUMNS))})"
+)
+
+
+# --------------------------------------------------------------------------------------------
+# the reader
+# --------------------------------------------------------------------------------------------
+
+
+def read_readings(
+    path: Path | str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    *,
+    meter_id: str | None = None,
+    lists: tuple[int, ...] | None = None,
+    include_stale: bool = True,
+    batch: int = 500,
+) -> Iterator[StoredReading]:
+    """Stream the stored readings with ``start <= at < end`` in time order, ``batch`` rows at a time.
+
+    It streams: a year of readings is never in memory at once. It opens its own read-only
+    connection, so it is safe while ``amsread run`` writes (WAL: the reader sees the last commit
+    made before it started). ``lists`` keeps only those list levels, e.g. ``(3,)`` for the hourly
+    counters; ``include_stale=False`` leaves out hourly lists that repeated a meter clock.
+    """
+    path = Path(path) if path is not None else default_path()
+    if not path.exists():
+        raise StoreError(f"no history database at {path}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot open the history database {path}: {e}") from e
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != len(MIGRATIONS):
+            raise StoreError(
+                f"{path} has schema version {version}; this amsread reads version {len(MIGRATIONS)}"
+            )
+        where, args = _where(start, end, meter_id, lists, include_stale)
+        cursor = conn.execute(
+            f"SELECT {', '.join(_ROW_COLUMNS)} FROM readings{where} ORDER BY at, id",
+            args,
+        )
+        while rows := cursor.fetchmany(batch):
+            for row in rows:
+                yield _stored_reading(row)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot read the history database {path}: {e}") from e
+    finally:
+        conn.close()
+
+
+def _where(
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    meter_id: str | None,
+    lists: tuple[int, ...] | None,
+    include_stale: bool,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if start is not None:
+        clauses.append("at >= ?")
+        args.append(_epoch_ms(start))
+    if end is not None:
+        clauses.append("at < ?")
+        args.append(_epoch_ms(end))
+    if meter_id is not None:
+        clauses.append("meter_id = ?")
+        args.append(meter_id)
+    if lists is not None:
+        clauses.append(f"list IN ({', '.join('?' * len(lists))})")
+        args.extend(lists)
+    if not include_stale:
+        clauses.append("stale = 0")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
