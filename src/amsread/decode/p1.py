@@ -1,0 +1,248 @@
+"""A P1 (DSMR) telegram to a ``Reading`` of the output contract (docs/output-contract.md).
+
+The telegram arrives whole and CRC-checked (``wire.p1``). Each data line is ``A-B:C.D.E`` and one
+or more ``(value)`` groups, numbers with their unit (``(00.244*kW)``). The contract's names and
+units apply: kW → W and kvar → var exactly (``Decimal.scaleb``), kWh and V and A as sent. Energy
+import/export is ``1.8.0``/``2.8.0`` where the meter sends it (Sweden), else the sum of the tariff
+registers ``1.8.1`` + ``1.8.2`` + … (the Netherlands, Belgium), the registers kept as extra
+columns. ``meter_time`` is ``0-0:1.0.0`` in the meter's zone, its S/W letter saying which of an
+autumn night's two 02:30s it is. Lines amsread has no name for stay, as sent, under their code.
+
+Only channel B = 0 names contract quantities: ``0-1:96.1.0`` is a gas meter's id, not the
+electricity meter's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+
+from amsread.contract import Reading
+from amsread.decode.message import NUMBER, OTHER, TEXT, TIME, Message, Slot
+from amsread.errors import LayoutError
+from amsread.meters.p1 import maker_of_flag
+from amsread.obis import info_for_raw
+from amsread.text import visible
+
+#: ``1-0:1.7.0`` (or ``1-0:1.7.0.255``) and its value groups.
+_LINE: Final = re.compile(
+    r"(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\.\d{1,3})?((?:\([^()]*\))+)$"
+)
+_GROUP: Final = re.compile(r"\(([^()]*)\)")
+_NUMBER: Final = re.compile(r"([-+]?\d+(?:\.\d+)?)(?:\*(\S+))?")
+_ONE: Final = Decimal(1)
+_STAMP: Final = re.compile(r"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SW])?")
+
+#: A sent unit (lower-cased) to the contract's unit and the power of ten between them.
+_UNITS: Final[dict[str, tuple[str, int]]] = {
+    "kw": ("W", 3),
+    "w": ("W", 0),
+    "kvar": ("var", 3),
+    "var": ("var", 0),
+    "kwh": ("kWh", 0),
+    "wh": ("kWh", -3),
+    "kvarh": ("kvarh", 0),
+    "varh": ("kvarh", -3),
+    "v": ("V", 0),
+    "a": ("A", 0),
+    "hz": ("Hz", 0),
+}
+
+#: Belgian (e-MUCS) capacity-tariff lines, by C.D.E: the current 15-minute average demand and the
+#: month's peak (its time first), in W like every power.
+_AVERAGE_DEMAND: Final = "active_power_import_average"
+_MONTH_PEAK: Final = "active_power_import_max_month"
+_PEAK_HISTORY: Final = "active_power_import_max_history"
+
+#: Codes whose value is the electricity meter's own id, list version or clock (A-B:C.D.E).
+_METER_ID: Final = frozenset({"0-0:96.1.1", "0-0:96.1.0"})
+_VERSION: Final = frozenset({"1-3:0.2.8", "0-0:96.1.4"})
+_CLOCK: Final = "0-0:1.0.0"
+
+
+def _obis(a: int, b: int, c: int, d: int, e: int) -> bytes:
+    return bytes((a, b, c, d, e, 255))
+
+
+def _slot(obis: bytes, code: str, name: str, unit: str, kind: Any) -> Slot:
+    return Slot(obis, code, name, unit, 0, kind, "", False)
+
+
+def meter_time(text: str, tz: dt.tzinfo) -> dt.datetime | None:
+    """``YYMMDDhhmmssX`` in the meter's zone: X is S (summer) or W (winter), which of the two
+    02:30s of an autumn night it is. None for a clock that is no date (``000101000000W``)."""
+    m = _STAMP.fullmatch(text)
+    if m is None:
+        return None
+    yy, mo, dd, hh, mi, ss = (int(g) for g in m.groups()[:6])
+    try:
+        return dt.datetime(2000 + yy, mo, dd, hh, mi, ss, tzinfo=tz, fold=1 if m.group(7) == "W" else 0)
+    except ValueError:
+        return None
+
+
+def hex_text(text: str) -> str:
+    """A meter id as sent hex-encoded (``4B384547…``) as its text, else the text as sent."""
+    if text and len(text) % 2 == 0 and re.fullmatch(r"[0-9A-Fa-f]+", text):
+        decoded = bytes.fromhex(text).decode("latin-1")
+        if decoded.isprintable():
+            return visible(decoded.strip())
+    return visible(text)
+
+
+def _number(text: str) -> tuple[Decimal, str] | None:
+    """``00.244*kW`` to (244, "W"): the value in the contract's unit, exactly, and that unit."""
+    m = _NUMBER.fullmatch(text)
+    if m is None:
+        return None
+    unit, exponent = _UNITS.get((m.group(2) or "").lower(), ("", 0))
+    if m.group(2) and not unit:
+        return None  # a unit the contract has no column for (m3, s): kept as sent
+    try:
+        value = Decimal(m.group(1))
+    except InvalidOperation:
+        return None
+    if exponent:
+        value = value.scaleb(exponent)
+        if value.as_tuple().exponent > 0:  # type: ignore[operator]
+            value = value.quantize(_ONE)  # 0000.85 kW is 850 W, never 8.5E+2
+    return value, unit
+
+
+class _Builder:
+    """Collects one telegram's values, names first, then the code-keyed extras."""
+
+    def __init__(self, tz: dt.tzinfo) -> None:
+        self.tz = tz
+        self.values: dict[str, Any] = {}
+        self.slots: list[Slot] = []
+        self.raw: list[Any] = []
+        self.clock: dt.datetime | None = None
+        self.tariffs: dict[str, list[Decimal]] = {"active_energy_import": [], "active_energy_export": []}
+
+    def put(self, slot: Slot, value: Any) -> None:
+        self.values[slot.name] = value
+        self.slots.append(slot)
+        self.raw.append(value)
+
+    def line(self, line: str) -> None:
+        m = _LINE.fullmatch(line)
+        if m is None:
+            return  # not a data line (a stray blank): nothing to name
+        a, b, c, d, e = (int(g) for g in m.groups()[:5])
+        code = f"{a}-{b}:{c}.{d}.{e}"
+        groups = _GROUP.findall(m.group(6))
+        obis = _obis(a, b, c, d, e) if max(a, b, c, d, e) < 256 else b""
+        if code == _CLOCK:
+            self.clock = meter_time(groups[0], self.tz)
+            if self.clock is not None:
+                self.slots.append(_slot(obis, code, "meter_time", "", TIME))
+                self.raw.append(groups[0])
+                return
+        elif code in _METER_ID:
+            self.put(_slot(obis, code, "meter_id", "", TEXT), hex_text(groups[0]))
+            return
+        elif code in _VERSION and "list_version" not in self.values:
+            self.put(_slot(obis, code, "list_version", "", TEXT), visible(groups[0]))
+            return
+        elif a == 1 and b == 0 and self._electricity(obis, code, c, d, e, groups):
+            return
+        self.put(_slot(obis, code, code, "", OTHER), visible(" ".join(groups)))
+
+    def _electricity(self, obis: bytes, code: str, c: int, d: int, e: int, groups: list[str]) -> bool:
+        """Name a ``1-0:`` line by the contract; False when it has no name here."""
+        if (c, d, e) == (1, 6, 0) and len(groups) == 2:
+            peak = _number(groups[1])
+            if peak is None or peak[1] != "W":
+                return False
+            self.put(_slot(obis, code, _MONTH_PEAK, "W", NUMBER), peak[0])
+            at = meter_time(groups[0], self.tz)
+            if at is not None:
+                self.values[_MONTH_PEAK + "_at"] = at
+            return True
+        if len(groups) != 1:
+            return False
+        number = _number(groups[0])
+        if number is None:
+            return False
+        value, unit = number
+        if (c, d, e) == (1, 4, 0) and unit == "W":
+            self.put(_slot(obis, code, _AVERAGE_DEMAND, "W", NUMBER), value)
+            return True
+        info = info_for_raw(obis)
+        if info is not None and info.unit == unit:
+            self.put(_slot(obis, code, info.name, unit, NUMBER), value)
+        elif unit == "kWh" and d == 8 and c in (1, 2) and e > 0:
+            self.put(_slot(obis, code, f"{code}", unit, NUMBER), value)
+        else:
+            return False
+        if d == 8 and c in (1, 2) and e > 0:
+            self.tariffs["active_energy_import" if c == 1 else "active_energy_export"].append(value)
+        return True
+
+    def peak_history(self, line: str) -> None:
+        """``0-0:98.1.0(n)(1-0:1.6.0)(1-0:1.6.0)(month)(time)(peak)…``: one ``month: W at time``
+        entry per month, as text (a CSV cell holds one value)."""
+        groups = _GROUP.findall(line)
+        entries = []
+        rest = groups[3:]
+        for i in range(0, len(rest) - 2, 3):
+            month = meter_time(rest[i], self.tz)
+            at = meter_time(rest[i + 1], self.tz)
+            peak = _number(rest[i + 2])
+            if month is None or at is None or peak is None:
+                continue
+            entries.append(f"{month.date().isoformat()}: {peak[0]} {peak[1]} at {at.isoformat()}")
+        self.values[_PEAK_HISTORY] = "; ".join(entries)
+
+    def totals(self) -> None:
+        """Energy from the tariff registers where the meter sends no total."""
+        for name, registers in self.tariffs.items():
+            if name not in self.values and registers:
+                self.values[name] = sum(registers, Decimal(0))
+
+
+def p1_reading(telegram: bytes, tz: dt.tzinfo, received_at: dt.datetime | None = None) -> Reading:
+    """One whole telegram (``/`` … ``!CRC``) to a reading; a ``LayoutError`` if it names nothing."""
+    try:
+        text = telegram.decode("ascii")
+    except UnicodeDecodeError as e:
+        raise LayoutError(f"P1 telegram is not ASCII: {e}") from e
+    lines = text.split("\r\n")
+    ident = lines[0][1:]
+    builder = _Builder(tz)
+    previous = ""
+    for line in lines[1:]:
+        if line.startswith("("):  # DSMR 2.2/3: a gas reading continues on the next line
+            previous += line
+            continue
+        if previous:
+            builder.line(previous)
+        previous = "" if line.startswith("!") else line
+        if line.startswith("0-0:98.1.0("):
+            builder.peak_history(line)
+            previous = ""
+    if previous:
+        builder.line(previous)
+    builder.totals()
+    if not builder.values and builder.clock is None:
+        raise LayoutError("the P1 telegram carries no values")
+    identification = ident[4:].strip()
+    if identification.startswith("\\") and len(identification) > 2:
+        identification = identification[2:]  # IEC 62056-21 "\W": the enhanced-id sign, not the model
+    if identification:
+        builder.values.setdefault("meter_type", visible(identification))
+    message = Message(
+        tuple(builder.slots),
+        tuple(builder.raw),
+        (None,) * len(builder.slots),
+        (None,) * len(builder.slots),
+        None,
+        maker_of_flag(ident[:3]),
+        "p1",
+    )
+    return Reading(
+        received_at, builder.clock, message.manufacturer or None, None, builder.values, "p1", message
+    )
