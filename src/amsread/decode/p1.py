@@ -246,3 +246,70 @@ def p1_reading(telegram: bytes, tz: dt.tzinfo, received_at: dt.datetime | None =
     return Reading(
         received_at, builder.clock, message.manufacturer or None, None, builder.values, "p1", message
     )
+
+
+#: What the DSMR lines amsread keeps under their code mean (DSMR 5.0.2 P1 §6.12, e-MUCS P1 H),
+#: for ``hex --annotate``; by C.D.E, whatever channel.
+_MEANINGS: Final[dict[str, str]] = {
+    "0.2.8": "P1 version",
+    "96.1.4": "P1 version (Belgian e-MUCS)",
+    "96.14.0": "tariff in force",
+    "96.7.21": "power failures, any phase",
+    "96.7.9": "long power failures, any phase",
+    "99.97.0": "long power failure log",
+    "32.32.0": "voltage sags L1",
+    "52.32.0": "voltage sags L2",
+    "72.32.0": "voltage sags L3",
+    "32.36.0": "voltage swells L1",
+    "52.36.0": "voltage swells L2",
+    "72.36.0": "voltage swells L3",
+    "96.13.0": "text message",
+    "96.13.1": "text message code",
+    "96.3.10": "breaker state",
+    "17.0.0": "power threshold",
+    "31.4.0": "current limit",
+    "24.1.0": "M-Bus device type",
+    "96.1.0": "M-Bus device id",
+    "24.2.1": "M-Bus meter reading (gas, water) and its time",
+    "24.2.3": "M-Bus meter reading (gas, water) and its time",
+    "24.3.0": "M-Bus meter reading (DSMR 2.2/3 gas)",
+    "24.4.0": "M-Bus valve state",
+}
+
+
+def line_meaning(line: str, tz: dt.tzinfo) -> str:
+    """What one telegram line means, in the contract's words: ``active_power_import 870 W``,
+    ``meter_time 2024-02-17T17:40:50+01:00 (W: winter time)``, or what DSMR calls it."""
+    if line.startswith("/"):
+        flag = line[1:4]
+        return f"identification: maker {flag} ({maker_of_flag(flag)}), baud-rate character {line[4:5]!r}"
+    if line.startswith("!"):
+        return f"end, CRC {line[1:]}" if len(line) > 1 else "end (no CRC: DSMR 2.2/3)"
+    if line.startswith("("):
+        return "continuation of the line before"
+    builder = _Builder(tz)
+    if line.startswith("0-0:98.1.0("):
+        builder.peak_history(line)
+    else:
+        builder.line(line)
+    if builder.clock is not None:
+        letter = line[-2:-1]
+        season = {"S": " (S: summer time)", "W": " (W: winter time)"}.get(letter, "")
+        return f"meter_time {builder.clock.isoformat()}{season}"
+    m = _LINE.fullmatch(line)
+    named = [(k, v) for k, v in builder.values.items() if not m or k != _code(m)]
+    if named:
+        units = {slot.name: slot.unit for slot in builder.slots}
+        return ", ".join(f"{k} {_shown(v)}{' ' + units[k] if units.get(k) else ''}" for k, v in named)
+    if m is None:
+        return "not a data line"
+    cde = f"{m.group(3)}.{m.group(4)}.{m.group(5)}"
+    return f"{_MEANINGS.get(cde, 'no name in amsread')}: kept as {_code(m)}"
+
+
+def _code(m: re.Match[str]) -> str:
+    return f"{m.group(1)}-{m.group(2)}:{m.group(3)}.{m.group(4)}.{m.group(5)}"
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
