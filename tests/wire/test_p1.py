@@ -8,12 +8,14 @@ step over garbage between telegrams, and find P1 after HDLC in one stream (a swa
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.pipeline import Pipeline
 from amsread.errors import AmsReadError, P1ChecksumError, P1TelegramError, P1TruncatedError
 from amsread.wire.framer import Framer, Framing
-from amsread.wire.p1 import P1Splitter, build_telegram, crc16_arc, parse_telegram
+from amsread.wire.p1 import P1Splitter, build_telegram, crc16_arc, crc16_arc_bytewise, parse_telegram
 from helpers.telegrams import telegram, telegrams, wire
 from helpers.vectors import raw
 
@@ -36,7 +38,13 @@ def split(data: bytes, step: int | None = None) -> tuple[list[bytes], list[AmsRe
 
 
 def test_crc16_arc_check_value() -> None:
-    assert crc16_arc(b"123456789") == 0xBB3D
+    assert crc16_arc(b"123456789") == crc16_arc_bytewise(b"123456789") == 0xBB3D
+
+
+@given(st.binary(max_size=64))
+def test_crc16_arc_word_wise_equals_byte_wise(data: bytes) -> None:
+    """Odd and even lengths alike: the word table must not change a single result."""
+    assert crc16_arc(data) == crc16_arc_bytewise(data)
 
 
 @pytest.mark.parametrize("name", [t["name"] for t in telegrams("ok")])

@@ -15,7 +15,9 @@ electricity meter's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -26,6 +28,8 @@ from amsread.meters.p1 import maker_of_flag
 from amsread.obis import info_for_raw
 from amsread.text import visible
 
+#: ``1-0:1.7.0`` (or ``1-0:1.7.0.255``): a line's code.
+_CODE: Final = re.compile(r"(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\.\d{1,3})?")
 #: ``1-0:1.7.0`` (or ``1-0:1.7.0.255``) and its value groups.
 _LINE: Final = re.compile(
     r"(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\.\d{1,3})?((?:\([^()]*\))+)$"
@@ -111,6 +115,48 @@ def _number(text: str) -> tuple[Decimal, str] | None:
     return value, unit
 
 
+@dataclass(frozen=True, slots=True)
+class _Code:
+    """What a line's code (``1-0:1.7.0``) means, worked out once per code (``_code_of``)."""
+
+    text: str
+    """``A-B:C.D.E`` as amsread writes it (a ``.255`` the meter appends dropped)."""
+    obis: bytes
+    cde: tuple[int, int, int]
+    electricity: bool
+    """Channel 1-0: the electricity meter's own quantities, which the contract names."""
+    named: Slot | None
+    """Its contract slot, where ``obis`` names it."""
+    tariff: str | None
+    """The total a tariff register (``1.8.1``, ``2.8.2``, …) adds to, if it is one."""
+    other: Slot
+
+    def slot(self, name: str, unit: str, kind: Any) -> Slot:
+        return _slot(self.obis, self.text, name, unit, kind)
+
+
+#: Codes remembered (a stream repeats the same few dozen; noise must not grow memory).
+CODE_CACHE: Final = 512
+
+
+@functools.lru_cache(maxsize=CODE_CACHE)
+def _code_of(head: str) -> _Code | None:
+    """The meaning of the text before a line's first ``(``, or None when it is no code."""
+    m = _CODE.fullmatch(head)
+    if m is None:
+        return None
+    a, b, c, d, e = (int(g) for g in m.groups())
+    text = f"{a}-{b}:{c}.{d}.{e}"
+    obis = _obis(a, b, c, d, e) if max(a, b, c, d, e) < 256 else b""
+    electricity = a == 1 and b == 0 and bool(obis)
+    info = info_for_raw(obis) if electricity else None
+    named = _slot(obis, text, info.name, info.unit, NUMBER) if info is not None and info.unit else None
+    tariff = None
+    if electricity and d == 8 and c in (1, 2) and e > 0:
+        tariff = "active_energy_import" if c == 1 else "active_energy_export"
+    return _Code(text, obis, (c, d, e), electricity, named, tariff, _slot(obis, text, text, "", OTHER))
+
+
 class _Builder:
     """Collects one telegram's values, names first, then the code-keyed extras."""
 
@@ -128,36 +174,38 @@ class _Builder:
         self.raw.append(value)
 
     def line(self, line: str) -> None:
-        m = _LINE.fullmatch(line)
-        if m is None:
+        i = line.find("(")
+        if i <= 0 or line[-1] != ")":
             return  # not a data line (a stray blank): nothing to name
-        a, b, c, d, e = (int(g) for g in m.groups()[:5])
-        code = f"{a}-{b}:{c}.{d}.{e}"
-        groups = _GROUP.findall(m.group(6))
-        obis = _obis(a, b, c, d, e) if max(a, b, c, d, e) < 256 else b""
-        if code == _CLOCK:
+        code = _code_of(line[:i])
+        if code is None:
+            return
+        groups = line[i + 1 : -1].split(")(")  # a value never holds a parenthesis
+        text = code.text
+        if text == _CLOCK:
             self.clock = meter_time(groups[0], self.tz)
             if self.clock is not None:
-                self.slots.append(_slot(obis, code, "meter_time", "", TIME))
+                self.slots.append(code.slot("meter_time", "", TIME))
                 self.raw.append(groups[0])
                 return
-        elif code in _METER_ID:
-            self.put(_slot(obis, code, "meter_id", "", TEXT), hex_text(groups[0]))
+        elif text in _METER_ID:
+            self.put(code.slot("meter_id", "", TEXT), hex_text(groups[0]))
             return
-        elif code in _VERSION and "list_version" not in self.values:
-            self.put(_slot(obis, code, "list_version", "", TEXT), visible(groups[0]))
+        elif text in _VERSION and "list_version" not in self.values:
+            self.put(code.slot("list_version", "", TEXT), visible(groups[0]))
             return
-        elif a == 1 and b == 0 and self._electricity(obis, code, c, d, e, groups):
+        elif code.electricity and self._electricity(code, groups):
             return
-        self.put(_slot(obis, code, code, "", OTHER), visible(" ".join(groups)))
+        self.put(code.other, visible(" ".join(groups)))
 
-    def _electricity(self, obis: bytes, code: str, c: int, d: int, e: int, groups: list[str]) -> bool:
+    def _electricity(self, code: _Code, groups: list[str]) -> bool:
         """Name a ``1-0:`` line by the contract; False when it has no name here."""
-        if (c, d, e) == (1, 6, 0) and len(groups) == 2:
+        cde = code.cde
+        if cde == (1, 6, 0) and len(groups) == 2:
             peak = _number(groups[1])
             if peak is None or peak[1] != "W":
                 return False
-            self.put(_slot(obis, code, _MONTH_PEAK, "W", NUMBER), peak[0])
+            self.put(code.slot(_MONTH_PEAK, "W", NUMBER), peak[0])
             at = meter_time(groups[0], self.tz)
             if at is not None:
                 self.values[_MONTH_PEAK + "_at"] = at
@@ -168,18 +216,17 @@ class _Builder:
         if number is None:
             return False
         value, unit = number
-        if (c, d, e) == (1, 4, 0) and unit == "W":
-            self.put(_slot(obis, code, _AVERAGE_DEMAND, "W", NUMBER), value)
+        if cde == (1, 4, 0) and unit == "W":
+            self.put(code.slot(_AVERAGE_DEMAND, "W", NUMBER), value)
             return True
-        info = info_for_raw(obis)
-        if info is not None and info.unit == unit:
-            self.put(_slot(obis, code, info.name, unit, NUMBER), value)
-        elif unit == "kWh" and d == 8 and c in (1, 2) and e > 0:
-            self.put(_slot(obis, code, f"{code}", unit, NUMBER), value)
+        if code.named is not None and code.named.unit == unit:
+            self.put(code.named, value)
+        elif unit == "kWh" and code.tariff is not None:
+            self.put(code.slot(code.text, unit, NUMBER), value)
         else:
             return False
-        if d == 8 and c in (1, 2) and e > 0:
-            self.tariffs["active_energy_import" if c == 1 else "active_energy_export"].append(value)
+        if code.tariff is not None:
+            self.tariffs[code.tariff].append(value)
         return True
 
     def peak_history(self, line: str) -> None:

@@ -19,7 +19,10 @@ binary HDLC noise that happens to hold a ``/`` costs nothing but the scan.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -56,12 +59,44 @@ _TABLE: Final = _make_table()
 
 
 def crc16_arc(data: bytes | bytearray | memoryview) -> int:
-    """CRC-16/ARC of ``data``: check value 0xBB3D for b"123456789" (the DSMR 5.0.2 §6.2 CRC)."""
+    """CRC-16/ARC of ``data``: check value 0xBB3D for b"123456789" (the DSMR 5.0.2 §6.2 CRC).
+
+    Sixteen bits a step: the register is as wide as a word, so one look-up in a 65536-entry table
+    (made from the byte table on first use, ~20 ms, never at import) replaces two. Half the
+    Python-level loop of the byte-wise form (``crc16_arc_bytewise``, kept as the oracle).
+    """
+    raw = bytes(data)
+    words = array("H", raw[: len(raw) & ~1])
+    if sys.byteorder == "big":
+        words.byteswap()
+    table = _word_table()
+    crc = 0
+    for w in words:
+        crc = table[crc ^ w]
+    if len(raw) & 1:
+        crc = (crc >> 8) ^ _TABLE[(crc ^ raw[-1]) & 0xFF]
+    return crc
+
+
+def crc16_arc_bytewise(data: bytes | bytearray | memoryview) -> int:
+    """The byte-at-a-time CRC-16/ARC: the reference the word-wise one is tested against."""
     crc = 0
     table = _TABLE
     for b in bytes(data):
         crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
     return crc
+
+
+@functools.cache
+def _word_table() -> tuple[int, ...]:
+    """The register after sixteen bits ``x`` (low byte first) went through it from ``x``."""
+    t = _TABLE
+
+    def two(x: int) -> int:
+        c = (x >> 8) ^ t[x & 0xFF]
+        return (c >> 8) ^ t[c & 0xFF]
+
+    return tuple(two(x) for x in range(0x10000))
 
 
 # --------------------------------------------------------------------------------------------
