@@ -173,6 +173,17 @@ def parse_telegram(raw: bytes) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+def _candidate(data: bytes | bytearray) -> int:
+    """Where the first possible telegram in ``data`` starts: a whole ``/XXXZ`` header, else a
+    ``/`` in the last four bytes that may become one, else ``len(data)`` (none). Scanning for
+    the header, not for every ``/``, keeps binary noise (one ``/`` in 256 bytes) out of the buffer."""
+    m = _HEADER.search(data)
+    if m is not None:
+        return m.start()
+    tail = data.rfind(b"/", max(len(data) - 4, 0))
+    return tail if tail >= 0 else len(data)
+
+
 @dataclass(frozen=True, slots=True)
 class P1Telegram:
     """One whole telegram, ``/`` to ``!`` and the CRC (if sent); the CRC verified."""
@@ -232,14 +243,12 @@ class P1Splitter:
             self._offset += skipped
             chunk = chunk[skipped:]
         if not self._buf:
-            start = chunk.find(b"/")
-            if start < 0:
-                self._outside(chunk)
-                self._offset += len(chunk)
-                return []
+            start = _candidate(chunk)
             self._outside(chunk[:start])
             self._offset += start
             chunk = chunk[start:]
+            if not chunk:
+                return []
         self._buf += chunk
         out: list[P1Telegram] = []
         while self._buf and self._step(out, received_at):
@@ -345,12 +354,7 @@ class P1Splitter:
     def _realign(self) -> None:
         """Hand everything before the next ``/`` on as outside, so the buffer starts with one."""
         buf = self._buf
-        start = buf.find(b"/")
-        if start < 0:
-            if buf:
-                self._outside(bytes(buf))
-                self._drop(len(buf))
-            return
+        start = _candidate(buf)
         if start:
             self._outside(bytes(buf[:start]))
             self._drop(start)
