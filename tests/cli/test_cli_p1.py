@@ -72,3 +72,21 @@ def test_hex_raw_shows_the_bytes_outside_telegrams(tmp_path: Path) -> None:
     assert [line.split()[2] for line in lines] == ["outside", "P1", "outside"]
     assert lines[0].endswith(GARBAGE.hex()) and lines[2].endswith(GARBAGE.hex())
     assert err.startswith("1 P1 telegram;")
+
+
+def test_hex_annotate_a_telegram_without_the_blank_line(tmp_path: Path) -> None:
+    """DSMR 3 Kamstrups (and hand-made telegrams) may leave the blank line out: shown, not a crash."""
+    data = b"/KMP5 KA6U001\r\n0-0:96.1.1(204B)\r\n1-0:1.7.0(0000.54*kW)\r\n!\r\n"
+    code, out, err = run("hex", "--annotate", capture(tmp_path, data))
+    assert code == 0, err
+    assert "active_power_import 540 W" in out
+    assert "blank line" not in out
+
+
+def test_hex_annotate_a_telegram_the_declaration_does_not_read(tmp_path: Path) -> None:
+    """A bare LF inside passes the splitter (no CRC to say otherwise) but not the declaration:
+    ``--annotate`` shows the lines as they are instead of failing."""
+    data = b"/ABC5 x\r\n\r\n1-0:1.7.0(0001.000*kW)\n1-0:2.7.0(0000.000*kW)\r\n!\r\n"
+    code, out, err = run("hex", "--annotate", capture(tmp_path, data))
+    assert code == 0, err
+    assert "P1 ok (no CRC)" in out and "identification: maker ABC (abc)" in out

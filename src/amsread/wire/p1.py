@@ -129,7 +129,7 @@ _DataLine = c.FocusedSeq(
 _Body = c.Struct(
     "opening" / c.Const(b"/"),
     "identification" / _Line,
-    "blank" / c.Const(b"\r\n"),
+    "blank" / c.Optional(c.Const(b"\r\n")),  # DSMR 3 Kamstrups leave the blank line out
     "lines" / c.GreedyRange(_DataLine),
     "closing" / c.Const(b"!"),
 )
@@ -163,9 +163,12 @@ def build_telegram(identification: str, lines: Sequence[str], *, crc: bool = Tru
 
 def parse_telegram(raw: bytes) -> Any:
     """The declaration's view of one whole telegram (with or without CRC): identification, lines,
-    crc. Raises construct's errors on anything else; for ``hex --annotate`` and the tests."""
+    crc. A ``P1TelegramError`` for anything else; for ``hex --annotate`` and the tests."""
     declaration = Telegram if raw.rstrip(b"\r\n")[-5:-4] == b"!" else TelegramWithoutCrc
-    return declaration.parse(raw if raw.endswith(b"\r\n") else raw + b"\r\n")
+    try:
+        return declaration.parse(raw if raw.endswith(b"\r\n") else raw + b"\r\n")
+    except (c.ConstructError, UnicodeDecodeError) as e:
+        raise P1TelegramError(f"not a P1 telegram the declaration reads: {e}", raw=raw) from e
 
 
 # --------------------------------------------------------------------------------------------
