@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Protocol
 
 from amsread.contract import Reading
@@ -153,18 +153,23 @@ def listen(
                 if room > 0:
                     obs.sample += data[:room]
             yield data
-            if any(r.values.get("meter_id") for r in obs.readings):
-                return
-            if obs.bytes >= ENOUGH_GARBAGE and pipeline.stats.splitter.frames_good == 0:
+            if any(r.values.get("meter_id") or r.layout == "p1" for r in obs.readings):
+                return  # a P1 telegram names its meter in its first line
+            if obs.bytes >= ENOUGH_GARBAGE and _good(pipeline) == 0:
                 return
 
     for reading in pipeline.readings(chunks(), live=True, decoder=ReadingDecoder()):
         if len(obs.readings) < 8:
             obs.readings.append(reading)
     obs.seconds = clock() - start
-    obs.good = pipeline.stats.splitter.frames_good
+    obs.good = _good(pipeline)
     obs.bad = Counter({k: v for k, v in pipeline.stats.errors.items() if v})
     return obs
+
+
+def _good(pipeline: Pipeline) -> int:
+    """Frames and P1 telegrams that passed their checksums."""
+    return pipeline.stats.splitter.frames_good + pipeline.stats.p1.telegrams_good
 
 
 def _maker_of(apdu: bytes) -> str:
@@ -401,8 +406,8 @@ def diagnose(seen: Sequence[Observation], *, network: bool = False) -> Verdict:
                 ),
             ),
             (
-                "amsread reads the binary HDLC push of Norwegian meters. A P1 port (Sweden, Finland,",
-                "the Netherlands) needs a P1 reader instead.",
+                "amsread reads P1 telegrams (Sweden, Finland, Belgium, the Netherlands) at any setting,",
+                "but none of these passed its CRC: a damaged line, or a telegram cut short.",
             ),
         )
     damaged = sum(sum(o.bad.values()) for o in heard)
@@ -463,6 +468,8 @@ def suggested_flags(settings: SerialSettings, manufacturer: str | None) -> str:
     """The flags that select ``settings``: none for the default, ``--meter X`` for a preset."""
     if settings == DEFAULT:
         return ""
+    if manufacturer == "p1" or (manufacturer not in PRESETS and settings == PRESETS["p1"]):
+        return " --meter p1"
     if manufacturer in PRESETS and PRESETS[manufacturer] == settings:
         return f" --meter {manufacturer}"
     flags = []
@@ -486,6 +493,8 @@ def describe_meter(reading: Reading | None, encrypted: str | None = None) -> str
     if reading is None:
         return "frames that pass their checksums (no reading decoded)"
     values = reading.values
+    if reading.layout == "p1":
+        return "a P1 (DSMR) port: " + describe_meter(replace(reading, layout=""))
     name = (reading.manufacturer or "unknown").capitalize()
     model = values.get("meter_type")
     text = f"{name} {model}" if model else name

@@ -173,6 +173,24 @@ class MbusTruncatedError(MbusFrameError):
     reason = "truncated M-Bus frame"
 
 
+class P1TelegramError(FrameError):
+    """A P1 (DSMR) telegram that started well and then broke: a byte no telegram carries, no end."""
+
+    reason = "bad P1 telegram"
+
+
+class P1ChecksumError(P1TelegramError):
+    """A P1 telegram whose CRC-16/ARC after ``!`` does not match its bytes from ``/`` to ``!``."""
+
+    reason = "bad P1 CRC"
+
+
+class P1TruncatedError(P1TelegramError):
+    """A P1 telegram cut short: the input ended, the line fell silent, or a new ``/`` began."""
+
+    reason = "truncated P1 telegram"
+
+
 class MbusSegmentError(SegmentError):
     """M-Bus transport segments did not join into a message (one lost or out of order)."""
 

@@ -14,9 +14,12 @@ from decimal import Decimal
 from typing import Final, TextIO
 
 from amsread.contract import COLUMNS, Reading
+from amsread.decode.p1 import line_meaning
+from amsread.errors import AmsReadError
 from amsread.text import visible
 from amsread.wire.hdlc import LLC, HdlcFrame, address_value
 from amsread.wire.mbus import MbusLongFrame
+from amsread.wire.p1 import parse_telegram
 
 CONTROL_NAMES: Final = {
     0x13: "UI, P/F=1",
@@ -115,6 +118,29 @@ def annotate_mbus_frame(raw: bytes, *, stamp: float | None = None) -> str:
     head = f"{format_time(stamp)} {len(raw):4d} M-Bus ok"
     lines = "\n".join(f"    {_spaced(b):<50} {label}" for b, label in rows)
     return f"{head}\n{lines}"
+
+
+def annotate_telegram(raw: bytes, tz: dt.tzinfo, *, stamp: float | None = None) -> str:
+    """A P1 telegram line by line, each with its meaning, read with the ``wire.p1.Telegram``
+    declaration (so what is shown is what the declaration sees); ``tz`` is the meter's zone."""
+    try:
+        parsed = parse_telegram(raw)
+    except AmsReadError:  # the splitter took it whole and checked; show its lines as they are
+        lines = raw.decode("ascii", "replace").rstrip("\r\n").split("\r\n")
+        crc = int(lines[-1][1:], 16) if len(lines[-1]) == 5 else None
+    else:
+        value = parsed.body.value
+        crc = parsed.get("crc")
+        blank = [""] if value.blank is not None else []
+        lines = [f"/{value.identification}", *blank, *value.lines, f"!{crc:04X}" if crc is not None else "!"]
+    head = f"{format_time(stamp)} {len(raw):4d} P1 ok" + (
+        f" (CRC {crc:04X} ok)" if crc is not None else " (no CRC)"
+    )
+    width = min(max(len(line) for line in lines), 48)
+    rows = [
+        f"    {visible(line):<{width}}  {line_meaning(line, tz) if line else 'blank line'}" for line in lines
+    ]
+    return "\n".join([head, *rows])
 
 
 # --------------------------------------------------------------------------------------------

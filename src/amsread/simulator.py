@@ -40,11 +40,13 @@ from amsread.decode.layout import Shape
 from amsread.decode.message import slot_for
 from amsread.errors import SimulatorError
 from amsread.meters import LAYOUTS, MODELS
+from amsread.meters import p1 as p1_meter
 from amsread.meters.model import HOUR_MS, MeterModel
 from amsread.obis import info_for_raw
 from amsread.wire import hdlc
+from amsread.wire.p1 import build_telegram
 
-METERS: Final = tuple(dict.fromkeys(maker for maker, _ in MODELS))
+METERS: Final = (*dict.fromkeys(maker for maker, _ in MODELS), "p1")
 PHASES: Final = (1, 3)
 OSLO: Final = ZoneInfo("Europe/Oslo")
 
@@ -55,7 +57,7 @@ _UNIT_ENUM: Final = {"W": 27, "var": 29, "A": 33, "V": 35, "kWh": 30, "kvarh": 3
 
 def model_for(meter: str = "aidon", phases: int = 3) -> MeterModel:
     """The model of ``meter`` with ``phases`` phases, or a ``SimulatorError`` saying what exists."""
-    model = MODELS.get((meter.lower(), phases))
+    model = p1_meter.MODELS.get(phases) if meter.lower() == "p1" else MODELS.get((meter.lower(), phases))
     if model is None:
         raise SimulatorError(
             f"no simulated {meter} meter with {phases} phases (meters: {', '.join(METERS)}; phases: 1 or 3)"
@@ -134,6 +136,8 @@ class SimulatedMeter:
         tz: dt.tzinfo = OSLO,
     ) -> None:
         self.model = model_for(meter, phases)
+        #: A P1 meter sends ASCII telegrams (``wire.p1``), not HDLC frames.
+        self.p1 = meter.lower() == "p1"
         self.tz = tz
         self.rng = random.Random(seed)
         start = start or dt.datetime.now(dt.UTC)
@@ -328,6 +332,8 @@ class SimulatedMeter:
         """Advance to the next due list and build it."""
         t_ms, level = self._next_push()
         self._advance(t_ms)
+        if self.p1:
+            return self._p1_push(t_ms)
         m = self.model
         sent = self._local(t_ms)
         instant = self.instant()
@@ -350,10 +356,49 @@ class SimulatedMeter:
         frame = self._frame(self._body(level, values, clock), sent)
         return Push(t_ms / 1000.0, level, layout.name, frame, meter_time, values, m.manufacturer)
 
+    def _p1_push(self, t_ms: int) -> Push:
+        """One P1 telegram, built through ``wire.p1``'s declaration: the clock with its S/W
+        letter, the counters as they stand (a P1 meter sends them every time) and the instant
+        values, in kW, kvar, V and A as the Swedish telegrams write them."""
+        sent = self._local(t_ms)
+        values: dict[str, Any] = {**self.instant(), **self._counters()}
+        lines = [f"0-0:1.0.0({sent:%y%m%d%H%M%S}{'S' if sent.dst() else 'W'})"]
+        for code, name, unit in _P1_LINES:
+            if name not in values:
+                continue
+            value = Decimal(values[name])
+            if unit in ("kW", "kvar"):
+                lines.append(f"{code}({value.scaleb(-3):08.3f}*{unit})")
+            elif unit in ("kWh", "kvarh"):
+                lines.append(f"{code}({value:012.3f}*{unit})")
+            else:
+                lines.append(f"{code}({value:05.1f}*{unit})")
+        telegram = build_telegram(p1_meter.IDENTIFICATION, lines)
+        return Push(t_ms / 1000.0, 0, "p1", telegram, sent, values, self.model.manufacturer)
+
     def pushes(self) -> Iterator[Push]:
         """Every push from now on, in order, forever."""
         while True:
             yield self.push()
+
+
+#: The lines of the simulated P1 telegram: code, contract name, unit as written (Swedish order).
+_P1_LINES: Final = (
+    ("1-0:1.8.0", "active_energy_import", "kWh"),
+    ("1-0:2.8.0", "active_energy_export", "kWh"),
+    ("1-0:3.8.0", "reactive_energy_import", "kvarh"),
+    ("1-0:4.8.0", "reactive_energy_export", "kvarh"),
+    ("1-0:1.7.0", "active_power_import", "kW"),
+    ("1-0:2.7.0", "active_power_export", "kW"),
+    ("1-0:3.7.0", "reactive_power_import", "kvar"),
+    ("1-0:4.7.0", "reactive_power_export", "kvar"),
+    ("1-0:32.7.0", "voltage_l1", "V"),
+    ("1-0:52.7.0", "voltage_l2", "V"),
+    ("1-0:72.7.0", "voltage_l3", "V"),
+    ("1-0:31.7.0", "current_l1", "A"),
+    ("1-0:51.7.0", "current_l2", "A"),
+    ("1-0:71.7.0", "current_l3", "A"),
+)
 
 
 def next_hour_start(lead: float = 2.0, tz: dt.tzinfo = OSLO) -> dt.datetime:

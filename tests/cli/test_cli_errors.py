@@ -145,7 +145,7 @@ def test_debug_adds_the_traceback(tmp_path: Path) -> None:
         (["watch"], "give a SOURCE"),
         (["watch", "--demo", "x.bin"], "either a SOURCE or --demo"),
         (["watch", "x.bin", "--speed", "3"], "--speed only apply to --demo"),
-        (["watch", "--demo", "--meter", "p1"], "the demo meter is aidon, kaifa or kamstrup"),
+        (["watch", "--demo", "--meter", "landisgyr"], "the demo meter is aidon, kaifa, kamstrup or p1"),
         (["watch", "--demo", "--speed", "0"], "Invalid value for '--speed'"),
         (["probe", "/dev/ttyUSB0", "--seconds", "0"], "Invalid value for '--seconds'"),
         (["probe"], "Missing argument 'PORT'"),

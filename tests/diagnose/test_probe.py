@@ -335,3 +335,23 @@ def test_probe_command_refused_connection() -> None:
         )
     assert out.returncode == 3
     assert "connection refused" in out.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# a P1 port (115200 8N1)
+# --------------------------------------------------------------------------------------------
+
+P1_SETTINGS = SerialSettings(115200, 8, "N", 1)
+
+
+def test_a_p1_port_is_found_at_115200_and_named() -> None:
+    """Swedish Aidon telegrams, intact only at 115200 8N1: every other setting is tried first,
+    then the P1 one is found, named and its preset suggested."""
+    clock = Clock()
+    line = FakeLine(meter_bytes("p1", 3), P1_SETTINGS, clock)
+    seen = run_probe(line, clock)
+    assert line.opened[-1] == P1_SETTINGS
+    verdict = diagnose(seen)
+    assert verdict.found == P1_SETTINGS
+    assert describe_meter(verdict.reading) == "a P1 (DSMR) port: an Aidon 6534 meter"
+    assert suggested_flags(P1_SETTINGS, "p1") == " --meter p1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from amsread.sources.base import SourceRequest
     from amsread.wire.hdlc import Frame
     from amsread.wire.mbus import MbusFrame
+    from amsread.wire.p1 import P1Telegram
 
 
 class _Enough(Exception):
@@ -31,7 +33,12 @@ class _Printer:
     """
 
     def __init__(self, *, annotate: bool, count: int | None) -> None:
+        from zoneinfo import ZoneInfo
+
         self.annotate = annotate
+        #: P1 clocks are shown in the meter's zone (Sweden, the Netherlands and Belgium share
+        #: Oslo's offsets, which ``hex`` has no option to change).
+        self.meter_tz: dt.tzinfo = ZoneInfo("Europe/Oslo")
         self.count = count
         self.live = False
         self.shown = 0
@@ -62,6 +69,15 @@ class _Printer:
             emit(format_hex_line(frame.raw, "M-Bus ok", frame.received_at))
         self._counted()
 
+    def telegram(self, telegram: P1Telegram) -> None:
+        from amsread.formats import annotate_telegram, format_hex_line
+
+        if self.annotate:
+            emit(annotate_telegram(telegram.raw, self.meter_tz, stamp=telegram.received_at))
+        else:
+            emit(format_hex_line(telegram.raw, "P1 ok", telegram.received_at))
+        self._counted()
+
     def error(self, err: AmsReadError) -> None:
         from amsread.formats import format_hex_line
 
@@ -77,11 +93,17 @@ class _Printer:
 @click.command("hex", context_settings=CONTEXT_SETTINGS)
 @source_options
 @click.option("--annotate", is_flag=True, help="Break each frame into its fields, like a protocol analyser.")
-@click.option("--raw", "show_raw", is_flag=True, help="Also show the bytes that fell outside any good frame.")
+@click.option(
+    "--raw",
+    "show_raw",
+    is_flag=True,
+    help="Also show the bytes that fell outside any good frame or telegram.",
+)
 def command(source: SourceRequest, meter: str | None, annotate: bool, show_raw: bool) -> None:
     """Print each frame from SOURCE in hex: time, length, ok or why not.
 
-    HDLC frames and M-Bus long frames alike, one line each. Bad frames are shown with the reason
+    HDLC frames, M-Bus long frames and P1 telegrams alike, one line each; --annotate shows
+    a P1 telegram line by line with what each line means. Bad frames are shown with the reason
     they were rejected (bad HCS, bad FCS, no closing flag, ...), so broken wiring or a wrong
     parity is visible as such. A one-line summary of the counters goes to stderr at the end and
     on Ctrl-C.
@@ -101,6 +123,7 @@ def command(source: SourceRequest, meter: str | None, annotate: bool, show_raw: 
     ):
         pipeline.splitter.on_frame = printer.frame
         pipeline.mbus.on_frame = printer.mbus_frame
+        pipeline.p1.on_frame = printer.telegram
         printer.live = src.live
         try:
             for _ in pipeline.steps(src, live=src.live):

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 def command(port: str, seconds: float) -> None:
     """Find the serial settings PORT needs, the meter behind it, or the reason nothing works.
 
-    Listens at 2400 8E1 (Aidon, Kaifa), 2400 8N1 (Kamstrup), then less likely settings, for up
-    to --seconds each, and stops at the first whose frames pass their checksums. When none does,
+    Listens at 2400 8E1 (Aidon, Kaifa), 2400 8N1 (Kamstrup), then less likely settings and
+    115200 8N1 (a P1 port), for up to --seconds each, and stops at the first whose frames or P1
+    telegrams pass their checksums. When none does,
     it says what it saw and what that usually means: a closed HAN port or wrong pins (no bytes),
     the wrong speed or parity (bytes but no frames), a bridge in text mode (CR LF inserted),
     or a reader that decoded the bytes as text (0x3F in place of high bytes).
@@ -70,6 +71,8 @@ def command(port: str, seconds: float) -> None:
     verdict = diagnose(seen, network=network)
     if verdict.found is not None:
         manufacturer = verdict.reading.manufacturer if verdict.reading is not None else None
+        if verdict.reading is not None and verdict.reading.layout == "p1":
+            manufacturer = "p1"  # the port's preset, whoever made the meter
         setting = "(network: settings do not apply)" if network else str(verdict.found)
         flags = "" if network else suggested_flags(verdict.found, manufacturer)
         click.echo(f"Found: {setting}: {describe_meter(verdict.reading, verdict.encrypted)}.")

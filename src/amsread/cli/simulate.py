@@ -53,7 +53,7 @@ def parse_start(value: str | None) -> dt.datetime | None:
 @click.command("simulate", context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--meter",
-    type=click.Choice(["aidon", "kaifa", "kamstrup"], case_sensitive=False),
+    type=click.Choice(["aidon", "kaifa", "kamstrup", "p1"], case_sensitive=False),
     default="aidon",
     show_default=True,
     help="Meter family to imitate: its lists, cadence, addresses and encodings.",
@@ -103,8 +103,8 @@ def command(
     The frames are built with the same declarations amsread decodes with, with moving values: a
     household's power through the day, currents and voltages per phase, energy counters that
     follow the power. Aidon pushes list 1 every 2.5 s, list 2 every 10 s and list 3 at the top
-    of the hour; Kaifa 2 s / 10 s / hourly; Kamstrup 10 s / hourly. On a terminal, stdout gets
-    hex instead of raw bytes.
+    of the hour; Kaifa 2 s / 10 s / hourly; Kamstrup 10 s / hourly; a P1 meter (--meter p1,
+    a Swedish Aidon's telegram) every 10 s. On a terminal, stdout gets hex instead of raw bytes.
 
     Examples:
 
@@ -113,6 +113,7 @@ def command(
         amsread simulate --pty                      # then: amsread watch /dev/pts/N
         amsread simulate --listen 127.0.0.1:2000    # then: amsread json socket://127.0.0.1:2000
         amsread simulate --meter kamstrup --phases 1 --count 10 --hex -o kamstrup.hex
+        amsread simulate --meter p1 --speed 10 | amsread json -
     """
     from amsread.simulator import SimulatedMeter, paced
     from amsread.sinks import open_destination
@@ -158,6 +159,8 @@ def _silent(message: str) -> None:
 
 def _summary(lists: Counter[int], sink: Destination) -> str:
     total = sum(lists.values())
+    if set(lists) == {0}:  # a P1 meter: telegrams, no lists
+        return f"{total} P1 telegrams simulated" + sink.summary()
     parts = [f"{n} list {level}" for level, n in sorted(lists.items())]
     line = f"{total} frames simulated" + (f": {', '.join(parts)}" if parts else "")
     return line + sink.summary()

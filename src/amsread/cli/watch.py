@@ -109,6 +109,7 @@ def command(
     \b
         amsread watch --demo
         amsread watch --demo --meter kamstrup --phases 1 --speed 10
+        amsread watch --demo --meter p1
         amsread watch /dev/ttyUSB0
         amsread watch socket://192.168.1.50:2000 --plain
     """
@@ -130,9 +131,11 @@ def command(
             raise click.UsageError(f"{', '.join(given)} only apply to --demo")
     if demo:
         sim_meter = meter or "aidon"
-        if sim_meter not in ("aidon", "kaifa", "kamstrup"):
-            raise click.BadParameter("the demo meter is aidon, kaifa or kamstrup", param_hint="--meter")
+        if sim_meter not in ("aidon", "kaifa", "kamstrup", "p1"):
+            raise click.BadParameter("the demo meter is aidon, kaifa, kamstrup or p1", param_hint="--meter")
         start, why = demo_start()
+        if sim_meter == "p1":
+            why = "demo: a simulated P1 meter, a Swedish Aidon's telegram every 10 s"
         ctx = running(source, opened=_demo_source(sim_meter, int(phases), speed, seed, source.record, start))
     else:
         ctx = running(source)

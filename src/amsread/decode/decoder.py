@@ -27,6 +27,7 @@ from amsread.cosem.ciphering import ApduUnwrapper, Keys
 from amsread.decode.flat import LayoutIndex
 from amsread.decode.generic import items_from_tree
 from amsread.decode.message import NUMBER, TEXT, TIME, Message, Slot
+from amsread.decode.p1 import p1_reading
 from amsread.errors import LayoutError, NonFiniteValueError, ScalerError, ValueRangeError
 from amsread.meters import (
     CAPTURE_OBJECT_SCALERS,
@@ -332,13 +333,18 @@ class ReadingDecoder:
             message if isinstance(message, Envelope) else Envelope(Framing.HDLC, message, None, None, ())
         )
         info = envelope.payload
+        if envelope.framing is Framing.P1:
+            return p1_reading(info, self.options.meter_tz, _received(envelope.received_at))
         apdu = strip_llc(info) if envelope.has_llc and info[:1] != _BLOCK_TRANSFER else info
         msg = self.message(apdu, envelope.source)
         if msg is None:
             return None
-        stamp = envelope.received_at
-        received = dt.datetime.fromtimestamp(stamp).astimezone() if stamp is not None else None
-        return to_reading(msg, self.options, received)
+        return to_reading(msg, self.options, _received(envelope.received_at))
+
+
+def _received(stamp: float | None) -> dt.datetime | None:
+    """Host time a message arrived, in the host's zone (None for a replayed capture)."""
+    return dt.datetime.fromtimestamp(stamp).astimezone() if stamp is not None else None
 
 
 #: First bytes of APDUs the unwrap hook opens: general-glo-ciphering, general-block-transfer.

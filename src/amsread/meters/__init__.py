@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Final
 
 from amsread.decode.layout import Layout, PositionalList
-from amsread.meters import aidon, iskra, kaifa, kamstrup, landisgyr, sagemcom
+from amsread.meters import aidon, iskra, kaifa, kamstrup, landisgyr, p1, sagemcom
 from amsread.meters.model import Maker, MeterModel
-from amsread.settings import P1, SerialSettings
+from amsread.settings import SerialSettings
 
 #: Every maker amsread knows, in the order their layouts are tried.
 MAKERS: Final[tuple[Maker, ...]] = (
@@ -67,7 +67,7 @@ MAKER_OF_LIST: Final[dict[str, str]] = {pl.style: m.name for m in MAKERS for pl 
 #: Serial presets per meter family, and the P1 port's (``--meter``).
 PRESETS: Final[dict[str, SerialSettings]] = {
     **{m.name: m.preset for m in MAKERS if m.preset is not None},
-    "p1": P1,
+    "p1": p1.PRESET,
 }
 
 #: Simulated meters by (manufacturer, phases).

@@ -12,6 +12,10 @@ in order, to the M-Bus splitter, so either kind (or a mix) decodes with no setti
 stream behaves exactly as before. A ``7E`` inside an M-Bus frame is data, not a flag: an HDLC
 candidate that the HDLC splitter rejects while an M-Bus frame may still be completing around it is
 held back, and counted only if no good M-Bus frame turns out to contain it.
+
+P1 (DSMR) telegrams are the third: ASCII, ``/`` to ``!``, never a ``7E`` or an M-Bus header, so
+the same bytes outside HDLC frames also go to the P1 splitter (``wire.p1``), and a stream may even
+change from HDLC to P1 when a meter is swapped.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from amsread.errors import AmsReadError
 from amsread.wire.hdlc import Frame, FrameSplitter, SegmentAssembler, SplitterStats
 from amsread.wire.mbus import START as MBUS_START
 from amsread.wire.mbus import MbusAssembler, MbusFrame, MbusSplitter, MbusStats
+from amsread.wire.p1 import P1Splitter, P1Stats, P1Telegram
 
 #: A live source silent this long inside a frame has lost the rest of it (a meter sends a frame in
 #: one go; at 2400 baud a byte takes 4.6 ms).
@@ -40,6 +45,8 @@ class Framing(Enum):
     """IEC 62056-46 frames: the information field starts with the LLC header E6 E7 00."""
     MBUS = "mbus"
     """EN 13757-2 long frames: the joined data is the APDU itself, no LLC."""
+    P1 = "p1"
+    """DSMR telegrams (P1 port): the payload is the ASCII telegram, ``/`` to ``!`` and its CRC."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,11 @@ class Envelope:
         """The envelope of an M-Bus message whose last segment is ``frame``."""
         return cls(Framing.MBUS, apdu, None, frame.received_at, frames or (frame.raw,))
 
+    @classmethod
+    def of_p1(cls, telegram: P1Telegram) -> Envelope:
+        """The envelope of one whole P1 telegram (its CRC already checked)."""
+        return cls(Framing.P1, telegram.raw, None, telegram.received_at, (telegram.raw,))
+
     @property
     def has_llc(self) -> bool:
         """HDLC carries the LLC header in front of the APDU; M-Bus does not."""
@@ -84,6 +96,7 @@ class Stats:
 
     splitter: SplitterStats = field(default_factory=SplitterStats)
     mbus: MbusStats = field(default_factory=MbusStats)
+    p1: P1Stats = field(default_factory=P1Stats)
     messages: int = 0
     readings: int = 0
     errors: Counter[str] = field(default_factory=Counter)
@@ -106,17 +119,22 @@ class Stats:
         """
         s = self.splitter
         m = self.mbus
+        p = self.p1
         parts = [
             _count(s.frames_good, "frame")
             + (f", {_count(m.frames_good, 'M-Bus frame')}" if m.frames_good else "")
         ]
+        if p.telegrams_good:  # a P1 port: its telegrams, and HDLC frames only if some came too
+            telegrams = _count(p.telegrams_good, "P1 telegram")
+            parts = [f"{parts[0]}, {telegrams}" if s.frames_good or m.frames_good else telegrams]
         detail = []
         if self.readings:
             detail.append(_count(self.readings, "reading"))
         for reason, n in sorted((self.errors + self.warnings).items(), key=lambda kv: (-kv[1], kv[0])):
             detail.append(f"{n} {reason}")
         line = parts[0] + (": " + ", ".join(detail) if detail else "")
-        return f"{line}; {s.bytes_received} bytes, {s.bytes_discarded - m.bytes_in_frames} discarded"
+        inside = m.bytes_in_frames + p.bytes_in_telegrams
+        return f"{line}; {s.bytes_received} bytes, {s.bytes_discarded - inside} discarded"
 
 
 def _count(n: int, noun: str) -> str:
@@ -136,8 +154,8 @@ class Framer:
     """Wires a source through the splitters and the segment assemblers, to envelopes.
 
     ``on_error`` sees every skipped error (after counting), for ``-v`` and ``hex``; ``strict``
-    raises the first one instead. ``on_discard`` sees the bytes outside any HDLC frame (M-Bus
-    frames included), as ``hex --raw`` shows them.
+    raises the first one instead. ``on_discard`` sees the bytes outside any HDLC frame or P1
+    telegram (M-Bus frames included), as ``hex --raw`` shows them.
     """
 
     def __init__(self, **options: Unpack[FramerOptions]) -> None:
@@ -157,6 +175,10 @@ class Framer:
         self.mbus = MbusSplitter(on_error=self._skip)
         self.mbus.stats = self.stats.mbus
         self.mbus_segments = MbusAssembler(on_error=self._skip)
+        #: P1 telegrams share the port too: they see what neither HDLC nor M-Bus took, and so do
+        #: what ``on_discard`` shows (the bytes outside any frame or telegram).
+        self.p1 = P1Splitter(on_error=self._skip, on_outside=on_discard)
+        self.p1.stats = self.stats.p1
         self._received_at: float | None = None
         #: (stream offset just past a live chunk, host time it arrived), for bytes still buffered
         self._arrivals: deque[tuple[int, float]] = deque()
@@ -219,11 +241,17 @@ class Framer:
     def _outside_hdlc(self, data: bytes) -> None:
         """A run of bytes outside any HDLC frame, in one piece: on to the M-Bus splitter."""
         self._scanned = 0
-        if self.on_discard is not None:
-            self.on_discard(data)
+        telegrams = self.p1.feed(data, self._received_at)  # shows the bytes outside telegrams first
         frames = self.mbus.feed(data, self._received_at)
         if frames or self._held:
             self._mbus_frames(frames)
+        self._p1_telegrams(telegrams)
+
+    def _p1_telegrams(self, telegrams: list[P1Telegram]) -> None:
+        """Whole P1 telegrams join the M-Bus messages of this step, in stream order."""
+        if telegrams and self._mbus_ready is not None:
+            count = self.stats.splitter.frames_good
+            self._mbus_ready += [(count, Envelope.of_p1(t)) for t in telegrams]
 
     def _mbus_frames(self, frames: list[MbusFrame]) -> None:
         if self._held:
@@ -256,6 +284,7 @@ class Framer:
         )
         if self._held:
             self._settle([])
+        self.p1.flush()  # a telegram still open when the line fell silent is cut, never merged
         return frames
 
     def _arrived(self, offset: int) -> float | None:
@@ -293,7 +322,9 @@ class Framer:
                 if frames:
                     self.stats.last_frame_at = time.time()
                 yield frames
-            elif (splitter.buffered or self.mbus.buffered) and time.monotonic() - last_data > self.idle_flush:
+            elif (
+                splitter.buffered or self.mbus.buffered or self.p1.buffered
+            ) and time.monotonic() - last_data > self.idle_flush:
                 yield self._flush()
             else:
                 yield []
