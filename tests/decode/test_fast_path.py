@@ -1,0 +1,69 @@
+"""The decoder's fast road (issue 15): the compiled flat declarations called directly agree with
+construct's own ``parse``, strings are read without a stream per string, and what is remembered
+per message stays bounded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from amsread.decode.flat import NAMER_CACHE, CompiledLayout, LayoutIndex
+from amsread.decode.layout import U32, VSTR, Layout, Style, pair, version
+from amsread.meters import LAYOUTS
+from helpers.decoding import infos, plain_vectors
+
+
+def _values(parsed: Any) -> dict[str, Any]:
+    return {k: v for k, v in parsed.items() if not k.startswith("_")}
+
+
+def test_direct_parse_agrees_with_constructs_parse() -> None:
+    """``CompiledLayout.parse`` (the generated function, one shared context) gives what
+    ``Compiled.parse`` gives, on every plain capture a flat layout reads."""
+    index = LayoutIndex(LAYOUTS)
+    seen = 0
+    for v in plain_vectors():
+        for info in infos(v["name"]):
+            apdu = info[3:] if info[:3] == b"\xe6\xe7\x00" else info
+            if index.parse(apdu) is None:
+                continue
+            for candidates in index._by_prefix.values():
+                for cl in candidates:
+                    try:
+                        expected = cl.apdu(apdu[5]).parse(apdu)
+                    except Exception:
+                        continue
+                    assert _values(cl.parse(apdu)) == _values(expected)
+                    seen += 1
+    assert seen > 20
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+def test_strings_are_read_from_the_message_itself(layout: Layout) -> None:
+    """No string of a flat layout goes through construct's ``restream`` (a new BytesIO each)."""
+    source = CompiledLayout(layout).apdu(0).source
+    assert source.count("restream(") == 1  # construct's helper, defined in every module, never called
+
+
+def test_manufacturer_answers_are_bounded() -> None:
+    """A stream of distinct list ids (hostile or broken) must not grow what the layout remembers."""
+    layout = Layout("test-pairs", Style.PAIRS, 0x02, None, (version(VSTR), pair("1.1.1.7.0.255", U32)))
+    asked: list[tuple[Any, ...]] = []
+
+    def namer(slots: Any, values: tuple[Any, ...], style: str, source: bytes | None) -> str | None:
+        asked.append(values)
+        return "kamstrup" if values == (b"Kamstrup_V0001",) else None
+
+    cl = CompiledLayout(layout, namer)
+    for k in range(3 * NAMER_CACHE):
+        body = cl.build({"v0": f"id{k}".encode(), "v1": k})
+        apdu = b"\x0f\x00\x00\x00\x01\x00" + body
+        message = cl.message(cl.parse(apdu), None)
+        assert message.manufacturer is None
+        assert len(cl._makers) <= NAMER_CACHE
+    known = b"\x0f\x00\x00\x00\x01\x00" + cl.build({"v0": b"Kamstrup_V0001", "v1": 1})
+    before = len(asked)
+    for _ in range(3):
+        assert cl.message(cl.parse(known), None).manufacturer == "kamstrup"
+    assert len(asked) == before + 1  # asked once, then remembered
