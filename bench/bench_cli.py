@@ -3,7 +3,8 @@
 The capture is the one ``bench_pipeline.py`` builds (three quarters list 1, a quarter list 2, list 3
 hourly, about 1 % garbage bytes and a few damaged frames), written to a file per size. Each
 command runs as its own process, output into a file, as a user would run it; what counts is the
-wall time of the whole process (start-up included), its peak RSS (``wait4``) and the rows it wrote.
+wall time of the whole process (start-up included), its CPU time and peak RSS (``wait4``) and the
+rows it wrote. On a loaded machine the CPU time is the steadier figure of the two.
 
 Several builds can be compared in one run: ``--cmd NAME=COMMAND`` (repeatable; default: this
 interpreter's ``amsread``). Every round runs each build once, alternating, so a change in the
@@ -53,8 +54,8 @@ print(n)
 SUBCOMMANDS = ("csv", "json", "hex")
 
 
-def run_once(argv: list[str], out: Path) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS (KiB) and output lines of one process writing into ``out`` (for
+def run_once(argv: list[str], out: Path) -> tuple[float, int, int, float]:
+    """Wall seconds, peak RSS (KiB), output lines and CPU seconds (user + system) of one process writing into ``out`` (for
     amshan, which prints only its count of decoded messages, that count)."""
     with out.open("wb") as sink:
         start = time.perf_counter()
@@ -65,10 +66,10 @@ def run_once(argv: list[str], out: Path) -> tuple[float, int, int]:
     with out.open("rb") as f:
         head = f.read(32)
         if head.strip().isdigit():
-            return elapsed, usage.ru_maxrss, int(head)
+            return elapsed, usage.ru_maxrss, int(head), usage.ru_utime + usage.ru_stime
         f.seek(0)
         lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
-    return elapsed, usage.ru_maxrss, lines
+    return elapsed, usage.ru_maxrss, lines, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -97,7 +98,7 @@ def main() -> None:
             ]
             if args.amshan:
                 jobs.append(("amshan", [args.amshan, "-c", AMSHAN, str(path)]))
-            results: dict[str, list[tuple[float, int, int]]] = {label: [] for label, _ in jobs}
+            results: dict[str, list[tuple[float, int, int, float]]] = {label: [] for label, _ in jobs}
             for _ in range(args.runs):
                 for label, argv in jobs:
                     results[label].append(run_once(argv, out))
@@ -105,12 +106,17 @@ def main() -> None:
                 f"\n{cap.frames_in} frames ({len(cap.data) / 1e6:.1f} MB, {cap.expected} intact), "
                 f"medians of {args.runs}; load now {os.getloadavg()[0]:.2f}"
             )
-            print(f"  {'run':<24} {'seconds':>8} {'frames/s':>10} {'peak MB':>8} {'lines':>8}")
+            print(
+                f"  {'run':<24} {'seconds':>8} {'frames/s':>10} {'CPU s':>8} {'per CPU s':>10} "
+                f"{'peak MB':>8} {'lines':>8}"
+            )
             for label, samples in results.items():
                 secs = statistics.median(s[0] for s in samples)
+                cpu = statistics.median(s[3] for s in samples)
                 rss = statistics.median(s[1] for s in samples) / 1024
                 print(
-                    f"  {label:<24} {secs:>8.3f} {cap.frames_in / secs:>10,.0f} {rss:>8.0f} {samples[-1][2]:>8}"
+                    f"  {label:<24} {secs:>8.3f} {cap.frames_in / secs:>10,.0f} {cpu:>8.3f} "
+                    f"{cap.frames_in / cpu:>10,.0f} {rss:>8.0f} {samples[-1][2]:>8}"
                 )
             if args.amshan:
                 base = statistics.median(s[0] for s in results["amshan"])
