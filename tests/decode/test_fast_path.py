@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from amsread.decode import decoder as decoder_module
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.flat import NAMER_CACHE, CompiledLayout, LayoutIndex
 from amsread.decode.layout import U32, VSTR, Layout, Style, pair, version
@@ -104,3 +105,12 @@ def test_decoding_leaves_no_cyclic_garbage() -> None:
 def _try(decoder: ReadingDecoder, info: bytes) -> None:
     with contextlib.suppress(AmsReadError):
         decoder.decode(info)
+
+
+def test_meter_text_is_remembered_within_bounds() -> None:
+    """Text is worked out once per distinct value, and ever new text does not grow memory."""
+    for k in range(3 * decoder_module.TEXT_CACHE):
+        raw = f"id\x1b{k}".encode() + b"\x00\x00"
+        assert decoder_module._text(raw) == f"id\\x1b{k}"
+        assert len(decoder_module._texts) <= decoder_module.TEXT_CACHE
+    assert decoder_module._text(b" 6970631402614476 ") is decoder_module._text(b" 6970631402614476 ")
