@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 from amsread.contract import COLUMNS, Reading
 from amsread.decode.p1 import line_meaning
@@ -206,27 +206,129 @@ def _json_value(value: object) -> str:
     return json.dumps(format_value(value), ensure_ascii=False)
 
 
+#: The reading's own fields, ahead of its values, in contract order (``Reading.as_dict``).
+_HEAD: Final = ("received_at", "meter_time", "manufacturer", "list")
+
+#: How many distinct sets of value names ``json_line`` keeps a key plan for: a stream repeats a
+#: few layouts for ever, but hostile frames with random codes must not grow memory.
+JSON_PLANS: Final = 256
+
+_json_plans: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+_json_text = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False), made once
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    """``format_value`` of a time: ISO 8601, milliseconds only where there are any."""
+    if value.microsecond:
+        return value.isoformat(timespec="milliseconds")
+    return value.isoformat()
+
+
+def _decimal_json(value: Decimal) -> str:
+    return format(value, "f") if value.is_finite() else "null"
+
+
+#: One JSON value per type, by one look-up: what ``_json_value`` prints for it, without its
+#: chain of checks. Other types (bool, float, structures) take ``_json_value`` itself.
+_JSON_CELL: Final[dict[type, Callable[[Any], str]]] = {
+    Decimal: _decimal_json,
+    int: int.__repr__,
+    str: lambda v: _json_text(visible(v)),
+    dt.datetime: lambda v: f'"{_datetime_text(v)}"',
+    type(None): lambda v: "null",
+}
+
+
+def _json_plan(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The value names of one layout in ``as_dict`` order, each with its ``"key": `` text, worked
+    out once per set of names rather than per line."""
+    plan = _json_plans.get(names)
+    if plan is None:
+        present = set(names)
+        ordered: list[str] = [k for k in COLUMNS[4:] if k in present]
+        ordered += [k for k in names if k not in ordered and k not in _HEAD]
+        plan = tuple((k, f"{json.dumps(k)}: ") for k in ordered)
+        if len(_json_plans) >= JSON_PLANS:
+            _json_plans.clear()
+        _json_plans[names] = plan
+    return plan
+
+
 def json_line(reading: Reading) -> str:
-    """One JSON object on one line; numbers exact (``227.6``, never ``227.59999999999997``)."""
-    fields = reading.as_dict()
-    return "{" + ", ".join(f"{json.dumps(k)}: {_json_value(v)}" for k, v in fields.items()) + "}"
+    """One JSON object on one line; numbers exact (``227.6``, never ``227.59999999999997``).
+
+    The shape of ``Reading.as_dict``, built straight from the reading: the key order comes from
+    a plan per set of value names, and each value is printed by its type's function.
+    """
+    parts = []
+    cell = _JSON_CELL.get
+    for name, value in (
+        ("received_at", reading.received_at),
+        ("meter_time", reading.meter_time),
+        ("manufacturer", reading.manufacturer),
+        ("list", reading.list),
+    ):
+        if value is not None:
+            parts.append(f'"{name}": ' + cell(type(value), _json_value)(value))
+    values = reading.values
+    for name, key in _json_plan(tuple(values)):
+        value = values[name]
+        parts.append(key + cell(type(value), _json_value)(value))
+    return "{" + ", ".join(parts) + "}"
+
+
+#: One CSV cell per type, by one look-up: what ``_csv_cell`` prints for it. Other types (bool,
+#: float, structures) take ``_csv_cell`` itself.
+_CSV_CELL: Final[dict[type, Callable[[Any], str]]] = {
+    Decimal: lambda v: format(v, "f"),
+    int: int.__repr__,
+    str: csv_text,
+    dt.datetime: _datetime_text,
+    type(None): lambda v: "",
+}
 
 
 class CsvWriter:
-    """CSV rows of chosen columns; the header once (unless told not to), every row flushed."""
+    """CSV rows of chosen columns; the header once (unless told not to), every row flushed.
+
+    The columns are planned once: where each of the reading's own fields goes, and which
+    position each value name fills. A row starts empty and only the values the reading carries
+    are printed into it (a list 1 reading fills 4 of 21 cells), each by its type's function.
+    """
 
     def __init__(self, stream: TextIO, columns: tuple[str, ...], *, header: bool = True) -> None:
         self._stream = stream
         self._writer = csv.writer(stream, lineterminator="\n")
         self.columns = columns
         self._header_due = header
+        self._planned = len(set(columns)) == len(columns)  # a name asked twice takes the plain road
+        self._head = tuple((i, c) for i, c in enumerate(columns) if c in _HEAD)
+        self._at = {c: i for i, c in enumerate(columns) if c not in _HEAD}
+        self._empty = [""] * len(columns)
 
     def write(self, reading: Reading) -> None:
         if self._header_due:
             self._writer.writerow(self.columns)
             self._header_due = False
-        self._writer.writerow([_csv_cell(reading.get(c)) for c in self.columns])
+        self._writer.writerow(self._row(reading) if self._planned else self._plain_row(reading))
         self._stream.flush()
+
+    def _row(self, reading: Reading) -> list[str]:
+        row = self._empty.copy()
+        cell = _CSV_CELL.get
+        for i, name in self._head:
+            value = reading.get(name)
+            row[i] = cell(type(value), _csv_cell)(value)
+        at = self._at.get
+        for name, value in reading.values.items():
+            k = at(name)
+            if k is not None:
+                row[k] = cell(type(value), _csv_cell)(value)
+        return row
+
+    def _plain_row(self, reading: Reading) -> list[str]:
+        return [_csv_cell(reading.get(c)) for c in self.columns]
 
 
 def _csv_cell(value: object) -> str:

@@ -23,6 +23,16 @@ class _Enough(Exception):
     """``--count`` lines were shown: stop reading."""
 
 
+def _hex_line(raw: bytes, status: str, stamp: float | None) -> str:
+    """``formats.format_hex_line``, imported on first use and then called directly: an ``import``
+    statement per frame cost about 1 µs of the 13 µs a frame takes here."""
+    global _hex_line
+    from amsread.formats import format_hex_line
+
+    _hex_line = format_hex_line
+    return format_hex_line(raw, status, stamp)
+
+
 class _Printer:
     """Prints each event the moment the splitters report it, so nothing piles up in memory.
 
@@ -52,12 +62,12 @@ class _Printer:
             raise _Enough
 
     def frame(self, frame: Frame) -> None:
-        from amsread.formats import annotate_frame, format_hex_line
-
         if self.annotate:
+            from amsread.formats import annotate_frame
+
             emit(annotate_frame(frame.raw, stamp=frame.received_at))
         else:
-            emit(format_hex_line(frame.raw, "ok", frame.received_at))
+            emit(_hex_line(frame.raw, "ok", frame.received_at))
         self._counted()
 
     def mbus_frame(self, frame: MbusFrame) -> None:

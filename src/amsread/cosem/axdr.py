@@ -14,6 +14,7 @@ import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any, Final
 
 import construct as c
@@ -107,6 +108,20 @@ CosemDateTimeStruct = c.Struct(
 )
 _CosemDateTimeCompiled = CosemDateTimeStruct.compile()
 
+#: The outer context for calling a compiled declaration's parse function directly (what
+#: ``parse_stream`` makes anew per call, a self-referencing dict each time). The generated code
+#: only reads it, so one serves every parse; its ``_root`` is set (None: no field here looks at
+#: it) so that a struct does not make its own context its root, a reference cycle per parse that
+#: only the garbage collector would free.
+PARSE_CONTEXT: Final = c.Container(_parsing=True, _building=False, _sizing=False, _root=None)
+PARSE_CONTEXT["_params"] = PARSE_CONTEXT
+
+
+def parse_compiled(compiled: Any, data: bytes) -> Any:
+    """``compiled.parse(data)`` without ``parse_stream``: the generated function, the shared context."""
+    return compiled.parsefunc(BytesIO(data), PARSE_CONTEXT)
+
+
 #: Each field's "not specified" value (BB13 §4.1.6.1): 0xFFFF for the year, 0x8000 for the
 #: deviation, 0xFF for the rest. In the order of ``CosemDateTime``'s fields.
 NOT_SPECIFIED: Final[dict[str, int]] = {
@@ -161,7 +176,7 @@ class CosemDateTime:
         """Parse the 12 wire bytes with ``CosemDateTimeStruct``."""
         if len(raw) != 12:
             raise DecodeError(f"date-time must be 12 bytes, got {len(raw)}", raw=raw)
-        return cls.from_fields(_CosemDateTimeCompiled.parse(raw))
+        return cls.from_fields(parse_compiled(_CosemDateTimeCompiled, raw))
 
     @classmethod
     def from_fields(cls, p: Mapping[str, int]) -> CosemDateTime:

@@ -87,9 +87,26 @@ class DecodeOptions:
 # --------------------------------------------------------------------------------------------
 
 
+#: How many distinct meter texts ``_text`` remembers: a meter repeats its id, type and list id
+#: in every list 2 and 3; hostile frames with ever new text must not grow memory.
+TEXT_CACHE: Final = 256
+
+_texts: dict[bytes, str] = {}
+
+
 def _text(v: Any) -> str:
     """Meter text as printed: NUL padding stripped (L+G), control characters made visible
-    (``\\x1b``), so no meter can move a terminal's cursor or split a CSV row."""
+    (``\\x1b``), so no meter can move a terminal's cursor or split a CSV row.
+
+    Text sent as bytes is worked out once per distinct value (``TEXT_CACHE``)."""
+    if type(v) is bytes:
+        text = _texts.get(v)
+        if text is None:
+            text = visible(v.decode("latin-1").rstrip("\x00").strip())
+            if len(_texts) >= TEXT_CACHE:
+                _texts.clear()
+            _texts[v] = text
+        return text
     if isinstance(v, bytes):
         v = v.decode("latin-1")
     elif not isinstance(v, (str, int)):

@@ -1,0 +1,130 @@
+"""Whole-process throughput of ``amsread csv``, ``json`` and ``hex`` on the realistic mix (issue 15).
+
+The capture is the one ``bench_pipeline.py`` builds (three quarters list 1, a quarter list 2, list 3
+hourly, about 1 % garbage bytes and a few damaged frames), written to a file per size. Each
+command runs as its own process, output into a file, as a user would run it; what counts is the
+wall time of the whole process (start-up included), its CPU time and peak RSS (``wait4``) and the
+rows it wrote. On a loaded machine the CPU time is the steadier figure of the two.
+
+Several builds can be compared in one run: ``--cmd NAME=COMMAND`` (repeatable; default: this
+interpreter's ``amsread``). Every round runs each build once, alternating, so a change in the
+machine's load touches all alike; figures are medians of ``--runs`` rounds. When ``--amshan PYTHON``
+names an interpreter with amshan installed (kept outside the repository, e.g. /tmp/amshan-venv),
+amshan decodes the same bytes in one process too, for the ratio.
+
+No asserts on timing: figures only.
+
+    python bench/bench_cli.py [--frames 25000,50000,100000] [--runs 5] \
+        [--cmd main="env PYTHONPATH=/tmp/main/src python -m amsread" --cmd new="python -m amsread"] \
+        [--amshan /tmp/amshan-venv/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_pipeline import build_capture
+
+#: amshan's own whole-process loop: its HDLC reader, then its auto decoder on every good frame.
+AMSHAN = """
+import sys
+from han.autodecoder import AutoDecoder
+from han.hdlc import HdlcFrameReader
+reader, decoder, n = HdlcFrameReader(), AutoDecoder(), 0
+with open(sys.argv[1], "rb") as f:
+    while chunk := f.read(65536):
+        for frame in reader.read(chunk):
+            if frame.is_good_ffc and frame.is_expected_length:
+                if decoder.decode_message_payload(frame.payload):
+                    n += 1
+print(n)
+"""
+
+SUBCOMMANDS = ("csv", "json", "hex")
+
+
+def run_once(argv: list[str], out: Path) -> tuple[float, int, int, float]:
+    """Wall seconds, peak RSS (KiB), output lines and CPU seconds (user + system) of one process writing into ``out`` (for
+    amshan, which prints only its count of decoded messages, that count)."""
+    with out.open("wb") as sink:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    with out.open("rb") as f:
+        head = f.read(32)
+        if head.strip().isdigit():
+            return elapsed, usage.ru_maxrss, int(head), usage.ru_utime + usage.ru_stime
+        f.seek(0)
+        lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    return elapsed, usage.ru_maxrss, lines, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", default="25000,50000,100000", help="capture sizes, comma-separated")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cmd", action="append", default=[], metavar="NAME=COMMAND")
+    parser.add_argument("--only", default=",".join(SUBCOMMANDS), help="subcommands to run")
+    parser.add_argument("--amshan", metavar="PYTHON", help="an interpreter with amshan installed")
+    args = parser.parse_args()
+
+    builds = [tuple(c.split("=", 1)) for c in args.cmd] or [("amsread", f"{sys.executable} -m amsread")]
+    subcommands = [s for s in args.only.split(",") if s]
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (int(x) for x in args.frames.split(",")):
+            cap, _ = build_capture(n, random.Random(args.seed))
+            path = Path(tmp) / f"mix-{n}.hdlc"
+            path.write_bytes(cap.data)
+            out = Path(tmp) / "out"
+            jobs: list[tuple[str, list[str]]] = [
+                (f"{name} {sub}", [*shlex.split(cmd), sub, str(path)])
+                for sub in subcommands
+                for name, cmd in builds
+            ]
+            if args.amshan:
+                jobs.append(("amshan", [args.amshan, "-c", AMSHAN, str(path)]))
+            results: dict[str, list[tuple[float, int, int, float]]] = {label: [] for label, _ in jobs}
+            for _ in range(args.runs):
+                for label, argv in jobs:
+                    results[label].append(run_once(argv, out))
+            print(
+                f"\n{cap.frames_in} frames ({len(cap.data) / 1e6:.1f} MB, {cap.expected} intact), "
+                f"medians of {args.runs}; load now {os.getloadavg()[0]:.2f}"
+            )
+            print(
+                f"  {'run':<24} {'seconds':>8} {'frames/s':>10} {'CPU s':>8} {'per CPU s':>10} "
+                f"{'peak MB':>8} {'lines':>8}"
+            )
+            for label, samples in results.items():
+                secs = statistics.median(s[0] for s in samples)
+                cpu = statistics.median(s[3] for s in samples)
+                rss = statistics.median(s[1] for s in samples) / 1024
+                print(
+                    f"  {label:<24} {secs:>8.3f} {cap.frames_in / secs:>10,.0f} {cpu:>8.3f} "
+                    f"{cap.frames_in / cpu:>10,.0f} {rss:>8.0f} {samples[-1][2]:>8}"
+                )
+            if args.amshan:
+                base = statistics.median(s[0] for s in results["amshan"])
+                for label, samples in results.items():
+                    if label != "amshan" and not label.endswith("hex"):
+                        ratio = base / statistics.median(s[0] for s in samples)
+                        print(f"  {label} is {ratio:.1f}x amshan")
+
+
+if __name__ == "__main__":
+    main()
