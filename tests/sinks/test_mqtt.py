@@ -344,6 +344,7 @@ def test_the_throttle_publishes_the_first_and_then_the_latest(tmp_path: Path, br
         pub.handle(r)
     watcher.wait_for(state)
     pub.close()  # the one held back goes out on close
+    watcher.wait_for(state, count=2)  # it may reach the subscriber a moment after close returns
     got = [json.loads(p)["meter_time"] for p in watcher.payloads(state)]
     watcher.close()
     # the first went before the broker had accepted us (dropped); then one, then the latest
