@@ -43,6 +43,13 @@ class RunProcess:
     def wait_for(self, text: str) -> str:
         return self.err.wait_for(lambda line: text in line, HARD_TIMEOUT)
 
+    def wait_count(self, text: str, count: int) -> None:
+        """Until ``count`` lines on stderr hold ``text``."""
+        deadline = time.monotonic() + HARD_TIMEOUT
+        while sum(text in line for line in self.err.lines) < count:
+            assert time.monotonic() < deadline and not self.err.eof, f"lines so far: {self.err.lines}"
+            self.err.poll(0.05)
+
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Send ``signum``; the exit status once the child is gone (stderr read to its end)."""
         self.proc.send_signal(signum)

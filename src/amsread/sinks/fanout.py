@@ -57,6 +57,11 @@ class Lane:
         self._thread = threading.Thread(target=self._run, name=f"amsread-{self.name}", daemon=True)
         self._thread.start()
 
+    @property
+    def waiting(self) -> int:
+        """Readings queued for the destination and not yet taken by its thread."""
+        return self._queue.qsize()
+
     def put(self, reading: Reading, raw: bytes | None) -> None:
         """Queue without waiting; count and tell (once per stuck spell) when the queue is full."""
         try:
@@ -137,7 +142,7 @@ class Fanout:
         deadline = time.monotonic() + self.close_timeout
         for lane in self.lanes:
             if not lane.finish(deadline):
-                left = lane._queue.qsize()
+                left = lane.waiting
                 # not closed either: its thread may hold the file, and a close would wait for it
                 self._log(f"{lane.name}: stuck; gave up on it at exit with {left} readings unwritten")
 

@@ -22,6 +22,8 @@ from amsread.errors import PermissionDeniedError, PortBusyError, ShareError
 #: Unsent bytes a client may fall behind by before it is dropped: about five minutes of a meter
 #: at 2400 baud, far more than any network hiccup, far less than memory to worry about.
 DEFAULT_CLIENT_BACKLOG: Final = 64 * 1024
+#: Each client's kernel send buffer (Linux doubles it): seconds of meter data, not megabytes.
+SEND_BUFFER: Final = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -72,6 +74,9 @@ class RawShare:
             conn.setblocking(False)
             with contextlib.suppress(OSError):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                # a modest kernel buffer, so a client that stops reading shows in its backlog
+                # within seconds instead of after megabytes of kernel memory
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
             self.clients.append(_Client(conn, f"{peer[0]}:{peer[1]}"))
             self.served += 1
             self._log(f"share: client {peer[0]}:{peer[1]} connected")
