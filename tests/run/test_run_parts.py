@@ -250,3 +250,32 @@ def test_sigterm_on_a_replay_is_a_clean_stop_too(tmp_path: Path) -> None:
     assert "jsonl: " in text and " handled" in text
     handled = int(re.search(r"jsonl: (\d+) handled", text).group(1))  # type: ignore[union-attr]
     assert len(lines_of(jsonl)) == handled
+
+
+def test_a_replay_waits_for_a_slow_destination_instead_of_dropping(tmp_path: Path) -> None:
+    """A capture file has no meter waiting behind it: with ``patient`` (set for every source that
+    is not live) a full queue means wait, so a slow reader of a named pipe still gets every line."""
+    fifo = tmp_path / "slow.jsonl"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(Path(fifo).read_bytes()), daemon=True)
+    reader.start()
+    rows = readings(tmp_path) * 25
+    fan = Fanout([JsonlFile(fifo)], log=print, backlog=10)
+    fan.patient = True
+    for r in rows:
+        fan.handle(r)
+    fan.close()
+    reader.join(30)
+    assert fan.lanes[0].stats.dropped == 0
+    assert got[0].decode().splitlines() == [json_line(r) for r in rows]
+
+
+def test_service_doc_names_every_key_of_the_config_file() -> None:
+    from amsread.cli.run import command
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "service.md").read_text()
+    keys = [p.name for p in command.params if p.name not in ("config", "debug")]
+    missing = [k for k in keys if not re.search(rf"^#? ?{k} = ", text, re.MULTILINE)]
+    assert not missing
+    assert "Restart=always" in text and "dialout" in text and "socket://" in text

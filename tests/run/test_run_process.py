@@ -226,3 +226,17 @@ def test_the_password_is_in_no_output(tmp_path: Path, pty: tuple[int, str], runs
     text = "\n".join(run.err.lines)
     assert "ps shows it" in text and "user:***@127.0.0.1" in text
     assert PASSWORD not in text and PASSWORD.encode() not in out
+
+
+def test_ctrl_c_exits_130_after_committing_every_reading(
+    tmp_path: Path, pty: tuple[int, str], runs: list[RunProcess]
+) -> None:
+    master, name = pty
+    db, jsonl = tmp_path / "h.db", tmp_path / "r.jsonl"
+    run = RunProcess(master, name, "--db", str(db), "--jsonl", str(jsonl))
+    runs.append(run)
+    run.write(ALL_FRAMES)
+    wait_until(lambda: len(lines_of(jsonl)) >= len(PLAIN), "every reading in the jsonl file")
+    assert run.stop(signal.SIGINT) == 130
+    assert any(f"db: {len(PLAIN)} handled" in line for line in run.err.lines), run.err.lines
+    assert row_count(db) == len(PLAIN)

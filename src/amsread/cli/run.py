@@ -194,6 +194,7 @@ def feed(source: SourceRequest, options: Any, **dest: Any) -> None:
         fan = Fanout(sinks, log=note)
         keeper = _KeepFrames(ReadingDecoder(options))
         with running(source) as (src, pipeline):
+            fan.patient = not src.live  # a replay waits for its destinations: nothing is lost
             try:
                 chunks: Iterator[bytes] = iter(src)
                 if share is not None:

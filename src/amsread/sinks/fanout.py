@@ -7,6 +7,11 @@ destinations. So ``Fanout.handle`` never waits: it puts the reading on each dest
 queue, and a destination whose queue is full loses that reading (counted, told once on stderr).
 A destination that raises is told on stderr and handed the next reading as usual: that is its
 retry (files reopen, the store and the publisher retry on their own).
+
+A replay (a capture file, stdin) is different: nothing waits on the other side, so dropping would
+lose readings for nothing. With ``patient`` set, ``handle`` waits for room instead, up to
+``PATIENCE`` seconds; a destination that has not moved in that time is treated as stuck, and
+readings are dropped for it until it takes one again.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ Log = Callable[[str], None]
 DEFAULT_BACKLOG: Final = 10_000
 #: How long ``close`` waits for the destinations together (a dead broker, a stuck file).
 DEFAULT_CLOSE_TIMEOUT: Final = 15.0
+#: How long a patient ``handle`` (a replay) waits for a destination to make room.
+PATIENCE: Final = 10.0
 
 _END: Final = object()
 
@@ -62,10 +69,14 @@ class Lane:
         """Readings queued for the destination and not yet taken by its thread."""
         return self._queue.qsize()
 
-    def put(self, reading: Reading, raw: bytes | None) -> None:
-        """Queue without waiting; count and tell (once per stuck spell) when the queue is full."""
+    def put(self, reading: Reading, raw: bytes | None, *, patience: float = 0.0) -> None:
+        """Queue, waiting up to ``patience`` seconds for room (none while the destination is known
+        to be stuck); count and tell (once per stuck spell) when the queue stays full."""
         try:
-            self._queue.put_nowait((reading, raw))
+            if patience and not self._told_full:
+                self._queue.put((reading, raw), timeout=patience)
+            else:
+                self._queue.put_nowait((reading, raw))
         except queue.Full:
             self.stats.dropped += 1
             if not self._told_full:
@@ -127,12 +138,15 @@ class Fanout:
         self._log = log
         self.close_timeout = close_timeout
         self.lanes = [Lane(sink, backlog=backlog, log=log) for sink in sinks]
+        #: wait for a slow destination (a replay) instead of dropping for it (a live port)
+        self.patient = False
         self._closed = False
 
     def handle(self, reading: Reading, raw: bytes | None = None) -> None:
-        """Queue ``reading`` for every destination; never waits."""
+        """Queue ``reading`` for every destination; never waits unless ``patient``."""
+        patience = PATIENCE if self.patient else 0.0
         for lane in self.lanes:
-            lane.put(reading, raw)
+            lane.put(reading, raw, patience=patience)
 
     def close(self) -> None:
         """Drain every queue and close every destination, within ``close_timeout`` seconds in all."""
