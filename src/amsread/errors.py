@@ -90,6 +90,20 @@ class MqttError(DestinationError):
     exit_code = 2
 
 
+class ShareError(DestinationError):
+    """``--share`` cannot listen where it was asked to (other than a busy or forbidden port)."""
+
+    reason = "share"
+    exit_code = 2
+
+
+class ConfigError(AmsReadError):
+    """A ``--config`` file that cannot be read, is not TOML, or names an option ``run`` lacks."""
+
+    reason = "config"
+    exit_code = 2
+
+
 class KeyMaterialError(AmsReadError):
     """An encryption or authentication key was missing or malformed."""
 

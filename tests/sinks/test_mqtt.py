@@ -538,3 +538,27 @@ def test_a_password_file_and_anonymous_access_refused(
     shown = [*notices, out, err, *(repr(p) for p in (anonymous, wrong, from_env, from_file))]
     assert all(PASSWORD not in text for text in shown)
     assert any("refused" in n for n in notices)
+
+
+def test_a_fast_replay_is_held_back_instead_of_piling_up_in_paho(tmp_path: Path, broker: Broker) -> None:
+    """Readings as fast as a replay makes them: ``handle`` waits once ``MAX_OUTSTANDING`` are not
+    yet written to the socket, so memory stays bounded, and every state still arrives."""
+    from amsread.sinks.mqtt import MAX_OUTSTANDING
+
+    sim = SimulatedMeter("kaifa", 3, seed=9, start=dt.datetime(2026, 1, 5, tzinfo=OSLO))
+    rows = [r for r in simulated(sim, 400) if r.values.get("meter_id")]
+    many = rows * (3 * MAX_OUTSTANDING // len(rows) + 1)
+    watcher = Subscriber(broker, "amsread/+/state")
+    pub = publisher(broker.url())
+    try:
+        connect(pub, many[0])
+        peak = 0
+        for r in many[1:]:
+            pub.handle(r)
+            peak = max(peak, pub.outstanding)
+        assert peak <= MAX_OUTSTANDING
+        wait_until(lambda: len(watcher.messages) >= len(many) - 1, what="every state message")
+        assert pub.stats.state_dropped <= 1  # the first, handed over before the broker accepted us
+    finally:
+        pub.close()
+        watcher.close()

@@ -74,6 +74,12 @@ DEFAULT_PORTS: Final = {"mqtt": 1883, "mqtts": 8883}
 DEFAULT_QUEUE_LIMIT: Final = 10_000
 #: Home Assistant's answer window: re-send discovery this long after its birth message.
 REDISCOVERY_DELAY: Final = (0.5, 3.0)
+#: Readings handed over and not yet done with (queued for the sender, or their ``state`` message
+#: not yet written to the socket) before ``handle`` waits: a replay must not pile megabytes up in
+#: paho's outgoing queue. A meter sends one reading every 2 s; live, this is never reached.
+MAX_OUTSTANDING: Final = 1_000
+#: How long ``handle`` waits for room before it hands the reading over anyway.
+OUTSTANDING_WAIT: Final = 10.0
 
 RawFormat = Literal["binary", "hex"]
 
@@ -334,6 +340,10 @@ class MqttPublisher:
         self._unacked: set[int] = set()
         self._flushes: list[threading.Event] = []
         self._told: set[str] = set()
+        self._outstanding = 0
+        self._holding = False
+        self._room = threading.Condition()
+        self._state_mids: set[int] = set()
         self._thread = threading.Thread(target=self._run, name="amsread-mqtt", daemon=True)
         self._thread.start()
 
@@ -346,6 +356,11 @@ class MqttPublisher:
         return self._connected
 
     @property
+    def outstanding(self) -> int:
+        """Readings handed over and not yet done with (see ``MAX_OUTSTANDING``)."""
+        return self._outstanding
+
+    @property
     def waiting_hourly(self) -> int:
         """Hourly lists not yet acknowledged by the broker (queued while it is away, or in flight)."""
         return len(self._energy)
@@ -356,7 +371,16 @@ class MqttPublisher:
         """Hand one reading (and its frame, for the raw topic) to the sender; returns at once."""
         if self._closed:
             raise MqttError("the MQTT publisher is closed")
+        with self._room:
+            self._room.wait_for(lambda: self._outstanding < MAX_OUTSTANDING, OUTSTANDING_WAIT)
+            self._outstanding += 1
         self._events.put(_Reading(reading, raw))
+
+    def _release(self, count: int = 1) -> None:
+        """Readings done with (their state written, dropped or replaced): room for more."""
+        with self._room:
+            self._outstanding = max(0, self._outstanding - count)
+            self._room.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until the broker has acknowledged every QoS 1 message handed over so far."""
@@ -399,11 +423,15 @@ class MqttPublisher:
 
     def _dispatch(self, event: Any) -> None:
         if isinstance(event, _Reading):
+            self._holding = True  # released at once, unless its state message is written later
             try:
                 self._reading(event.reading, event.raw)
             except (AttributeError, TypeError, ValueError) as e:
                 self.stats.skipped += 1  # not a reading: counted and told, and the sender lives on
                 self._tell("skipped", f"MQTT: cannot publish {type(event.reading).__name__}: {e}")
+            finally:
+                if self._holding:
+                    self._release()
         elif isinstance(event, _Acked):
             self._acked(event.mid)
         elif isinstance(event, _Connected):
@@ -500,7 +528,11 @@ class MqttPublisher:
         if not self._connected:
             self.stats.state_dropped += 1
             return
-        self._publish(topic, payload, qos=0, retain=False)
+        assert self._client is not None
+        info = self._client.publish(topic, payload, qos=0, retain=False)
+        if self._holding and info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._holding = False  # released when paho has written it (its on_publish)
+            self._state_mids.add(info.mid)
         self._last_state_at = now
         self.stats.state_published += 1
 
@@ -531,6 +563,9 @@ class MqttPublisher:
 
     def _acked(self, mid: int) -> None:
         self._unacked.discard(mid)
+        if mid in self._state_mids:
+            self._state_mids.discard(mid)
+            self._release()
         if mid == self._energy_mid:
             self._energy_mid = None
             self._energy.popleft()
@@ -614,6 +649,8 @@ class MqttPublisher:
         """The connection ended, or never came to be: say so once per outage."""
         was, refused = self._connected, self._refused
         self._connected = False
+        self._release(len(self._state_mids))  # paho forgets unsent QoS 0 messages on reconnect
+        self._state_mids.clear()
         self._refused = False
         if self._closing_until is not None or refused:
             return  # a refusal has been told already
@@ -624,6 +661,7 @@ class MqttPublisher:
             self._tell("unreachable", f"MQTT: cannot connect to {self.url}{why}; retrying with backoff")
 
     def _shutdown(self) -> None:
+        self._release(self._outstanding)  # nothing waits on a closed publisher
         client = self._client
         if client is not None:
             client.disconnect()

@@ -1,0 +1,173 @@
+"""One reader, many destinations: each reading sink behind its own queue and thread.
+
+Why a thread per destination: ``amsread run`` owns the serial port, and a meter keeps pushing
+whatever happens to the broker, the disk or a file. A destination that blocks (a full disk, a
+named pipe nobody reads, a history store waiting for room) must not hold up the port or the other
+destinations. So ``Fanout.handle`` never waits: it puts the reading on each destination's bounded
+queue, and a destination whose queue is full loses that reading (counted, told once on stderr).
+A destination that raises is told on stderr and handed the next reading as usual: that is its
+retry (files reopen, the store and the publisher retry on their own).
+
+A replay (a capture file, stdin) is different: nothing waits on the other side, so dropping would
+lose readings for nothing. With ``patient`` set, ``handle`` waits for room instead, up to
+``PATIENCE`` seconds; a destination that has not moved in that time is treated as stuck, and
+readings are dropped for it until it takes one again.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, cast
+
+from amsread.contract import Reading
+from amsread.sinks import ReadingSink
+
+Log = Callable[[str], None]
+
+#: Readings a destination may fall behind by before the newest are dropped for it: over five
+#: hours of a meter's pushes, yet a bounded few megabytes.
+DEFAULT_BACKLOG: Final = 10_000
+#: How long ``close`` waits for the destinations together (a dead broker, a stuck file).
+DEFAULT_CLOSE_TIMEOUT: Final = 15.0
+#: How long a patient ``handle`` (a replay) waits for a destination to make room.
+PATIENCE: Final = 10.0
+
+_END: Final = object()
+
+
+@dataclass(slots=True)
+class LaneStats:
+    """What happened to the readings handed to one destination."""
+
+    handled: int = 0
+    dropped: int = 0
+    """Not handed over: the destination's queue was full (it was stuck or slow)."""
+    failed: int = 0
+    """Handed over, but the destination raised."""
+
+
+class Lane:
+    """One destination with its queue and its thread."""
+
+    def __init__(self, sink: ReadingSink, *, backlog: int, log: Log) -> None:
+        self.sink = sink
+        self.name = sink.name
+        self.stats = LaneStats()
+        self._log = log
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=backlog)
+        self._told_full = False
+        self._last_error: str | None = None
+        self._thread = threading.Thread(target=self._run, name=f"amsread-{self.name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def waiting(self) -> int:
+        """Readings queued for the destination and not yet taken by its thread."""
+        return self._queue.qsize()
+
+    def put(self, reading: Reading, raw: bytes | None, *, patience: float = 0.0) -> None:
+        """Queue, waiting up to ``patience`` seconds for room (none while the destination is known
+        to be stuck); count and tell (once per stuck spell) when the queue stays full."""
+        try:
+            if patience and not self._told_full:
+                self._queue.put((reading, raw), timeout=patience)
+            else:
+                self._queue.put_nowait((reading, raw))
+        except queue.Full:
+            self.stats.dropped += 1
+            if not self._told_full:
+                self._told_full = True
+                self._log(f"{self.name}: not keeping up; dropping readings for it until it does")
+            return
+        self._told_full = False
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            reading, raw = cast("tuple[Reading, bytes | None]", item)
+            try:
+                self.sink.handle(reading, raw)
+            except Exception as e:  # a destination's failure must not end the others or the reading
+                self.stats.failed += 1
+                self._fail(f"{type(e).__name__}: {e}")
+            else:
+                self.stats.handled += 1
+                if self._last_error is not None:
+                    self._last_error = None
+                    self._log(f"{self.name}: working again")
+
+    def _fail(self, message: str) -> None:
+        """Tell a failure once until it changes or the destination recovers (no flood per frame)."""
+        if message != self._last_error:
+            self._last_error = message
+            self._log(f"{self.name}: {message}; will retry with the next reading")
+
+    def finish(self, deadline: float) -> bool:
+        """Let the queue drain, then close the destination; False when the deadline passed first."""
+        try:
+            self._queue.put(_END, timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Full:
+            return False
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            return False
+        try:
+            self.sink.close()
+        except Exception as e:
+            self._log(f"{self.name}: closing failed: {type(e).__name__}: {e}")
+        return True
+
+
+class Fanout:
+    """Hands every reading to every destination, each on its own lane (see the module docstring)."""
+
+    def __init__(
+        self,
+        sinks: Sequence[ReadingSink],
+        *,
+        log: Log,
+        backlog: int = DEFAULT_BACKLOG,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+    ) -> None:
+        self._log = log
+        self.close_timeout = close_timeout
+        self.lanes = [Lane(sink, backlog=backlog, log=log) for sink in sinks]
+        #: wait for a slow destination (a replay) instead of dropping for it (a live port)
+        self.patient = False
+        self._closed = False
+
+    def handle(self, reading: Reading, raw: bytes | None = None) -> None:
+        """Queue ``reading`` for every destination; never waits unless ``patient``."""
+        patience = PATIENCE if self.patient else 0.0
+        for lane in self.lanes:
+            lane.put(reading, raw, patience=patience)
+
+    def close(self) -> None:
+        """Drain every queue and close every destination, within ``close_timeout`` seconds in all."""
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + self.close_timeout
+        for lane in self.lanes:
+            if not lane.finish(deadline):
+                left = lane.waiting
+                # not closed either: its thread may hold the file, and a close would wait for it
+                self._log(f"{lane.name}: stuck; gave up on it at exit with {left} readings unwritten")
+
+    def summary(self) -> str:
+        """One clause per destination for the end of a run, e.g. ``db: 120 stored``."""
+        parts = []
+        for lane in self.lanes:
+            text = f"{lane.name}: {lane.stats.handled} handled"
+            if lane.stats.dropped:
+                text += f", {lane.stats.dropped} dropped"
+            if lane.stats.failed:
+                text += f", {lane.stats.failed} failed"
+            parts.append(text)
+        return "; ".join(parts)
