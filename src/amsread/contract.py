@@ -14,6 +14,10 @@ from typing import Any, Final
 from amsread.decode.message import OTHER, Message
 from amsread.obis import UNIT_NAMES
 
+#: The raw frames a reading came in, as destinations receive them: every frame of the message,
+#: flag to flag, in order (one for most lists; several for a segmented or block-transferred one).
+Frames = tuple[bytes, ...]
+
 #: The contract's columns, in CSV order.
 COLUMNS: Final = (
     "received_at",

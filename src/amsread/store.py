@@ -47,7 +47,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from amsread.contract import Reading
+from amsread.contract import Frames, Reading
 from amsread.errors import StoreError
 
 #: Keep everything but hourly lists this many days unless told otherwise.
@@ -382,7 +382,7 @@ class HistoryStore:
 
     # -- the destination interface ------------------------------------------------------------
 
-    def handle(self, reading: Reading, raw: bytes | None = None) -> None:
+    def handle(self, reading: Reading, raw: Frames | None = None) -> None:
         """Queue one reading for the next commit (``raw`` is not stored: the readings are)."""
         if self._closed:
             raise StoreError("the history database is closed")

@@ -354,15 +354,18 @@ def test_the_throttle_publishes_the_first_and_then_the_latest(tmp_path: Path, br
 @pytest.mark.parametrize("form", ["binary", "hex"])
 def test_raw_frames_on_request(tmp_path: Path, broker: Broker, form: str) -> None:
     frame = captures_file(tmp_path, ["doc_aidon_6534_list2"]).read_bytes()
+    second = captures_file(tmp_path, ["doc_aidon_6534_list1"]).read_bytes()
     (reading,) = decode_file(captures_file(tmp_path, ["doc_aidon_6534_list2"]))
     topic = f"amsread/{AIDON}/raw"
     watcher = Subscriber(broker, topic)
     pub = publisher(broker.url(), raw=form)
     try:
         connect(pub, reading)
-        pub.handle(reading, frame)
-        (got,) = watcher.wait_for(topic)
-        assert got.payload == (frame if form == "binary" else frame.hex().encode())
+        # a message that came in two frames (segmented): one MQTT message per frame, in order
+        pub.handle(reading, (frame, second))
+        got = watcher.wait_for(topic, count=2)
+        wanted = [frame, second] if form == "binary" else [frame.hex().encode(), second.hex().encode()]
+        assert [m.payload for m in got] == wanted
     finally:
         pub.close()
         watcher.close()

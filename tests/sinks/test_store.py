@@ -355,7 +355,7 @@ def test_the_store_is_a_destination(tmp_path: Path) -> None:
     """The interface ``amsread run`` drives every destination through."""
     store = HistoryStore(tmp_path / "h.db")
     assert store.name == "db"
-    store.handle(decode_file(captures_file(tmp_path, ["doc_aidon_6534_list1"]))[0], b"\x7e\x7e")
+    store.handle(decode_file(captures_file(tmp_path, ["doc_aidon_6534_list1"]))[0], (b"\x7e\x7e",))
     store.close()
     store.close()  # twice is harmless
     with pytest.raises(StoreError, match="closed"):

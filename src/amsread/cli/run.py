@@ -78,9 +78,6 @@ class _KeepFrames:
         self.frames = envelope.frames
         return self._decoder.decode(envelope)
 
-    def raw(self) -> bytes:
-        return b"".join(self.frames)
-
 
 def _shared(chunks: Iterator[bytes], share: RawShare) -> Iterator[bytes]:
     """The source's chunks, each handed to the share's clients as it passes."""
@@ -200,7 +197,7 @@ def feed(source: SourceRequest, options: Any, **dest: Any) -> None:
                 if share is not None:
                     chunks = _shared(chunks, share)
                 for reading in take(pipeline.readings(chunks, live=src.live, decoder=keeper), source.count):
-                    fan.handle(reading, keeper.raw())
+                    fan.handle(reading, keeper.frames)
             finally:
                 _close(fan, share, quiet=source.quiet)
     finally:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Final, Protocol
 
-from amsread.contract import Reading
+from amsread.contract import Frames, Reading
 from amsread.errors import DestinationError
 from amsread.sinks.pty import PtySink
 from amsread.sinks.stream import StreamSink, open_file
@@ -47,7 +47,7 @@ class ReadingSink(Protocol):
 
     name: str
 
-    def handle(self, reading: Reading, raw: bytes | None) -> None: ...
+    def handle(self, reading: Reading, raw: Frames | None) -> None: ...
 
     def close(self) -> None: ...
 

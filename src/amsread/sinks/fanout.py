@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, cast
 
-from amsread.contract import Reading
+from amsread.contract import Frames, Reading
 from amsread.sinks import ReadingSink
 
 Log = Callable[[str], None]
@@ -69,7 +69,7 @@ class Lane:
         """Readings queued for the destination and not yet taken by its thread."""
         return self._queue.qsize()
 
-    def put(self, reading: Reading, raw: bytes | None, *, patience: float = 0.0) -> None:
+    def put(self, reading: Reading, raw: Frames | None, *, patience: float = 0.0) -> None:
         """Queue, waiting up to ``patience`` seconds for room (none while the destination is known
         to be stuck); count and tell (once per stuck spell) when the queue stays full."""
         try:
@@ -90,7 +90,7 @@ class Lane:
             item = self._queue.get()
             if item is _END:
                 return
-            reading, raw = cast("tuple[Reading, bytes | None]", item)
+            reading, raw = cast("tuple[Reading, Frames | None]", item)
             try:
                 self.sink.handle(reading, raw)
             except Exception as e:  # a destination's failure must not end the others or the reading
@@ -142,7 +142,7 @@ class Fanout:
         self.patient = False
         self._closed = False
 
-    def handle(self, reading: Reading, raw: bytes | None = None) -> None:
+    def handle(self, reading: Reading, raw: Frames | None = None) -> None:
         """Queue ``reading`` for every destination; never waits unless ``patient``."""
         patience = PATIENCE if self.patient else 0.0
         for lane in self.lanes:

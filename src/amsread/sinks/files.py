@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Final, TextIO
 
-from amsread.contract import COLUMNS, Reading
+from amsread.contract import COLUMNS, Frames, Reading
 from amsread.formats import CsvWriter, json_line
 
 #: Characters that make a name a strftime pattern.
@@ -68,7 +68,7 @@ class _AppendedFile:
             with contextlib.suppress(OSError):  # its last buffer failed: that is already told
                 stream.close()
 
-    def handle(self, reading: Reading, raw: bytes | None = None) -> None:
+    def handle(self, reading: Reading, raw: Frames | None = None) -> None:
         try:
             self._write(self._open_for(reading), reading)
         except OSError as e:

@@ -54,7 +54,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from amsread.contract import Reading
+from amsread.contract import Frames, Reading
 from amsread.errors import MqttError
 from amsread.formats import json_line
 from amsread.sinks.homeassistant import (
@@ -213,7 +213,7 @@ class TlsFiles:
 @dataclass(frozen=True, slots=True)
 class _Reading:
     reading: Reading
-    raw: bytes | None
+    raw: Frames | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +367,7 @@ class MqttPublisher:
 
     # -- the destination interface ------------------------------------------------------------
 
-    def handle(self, reading: Reading, raw: bytes | None = None) -> None:
+    def handle(self, reading: Reading, raw: Frames | None = None) -> None:
         """Hand one reading (and its frame, for the raw topic) to the sender; returns at once."""
         if self._closed:
             raise MqttError("the MQTT publisher is closed")
@@ -479,7 +479,7 @@ class MqttPublisher:
     def _base(self, meter_id: str) -> str:
         return base_topic(meter_id, self.prefix)
 
-    def _reading(self, reading: Reading, raw: bytes | None) -> None:
+    def _reading(self, reading: Reading, raw: Frames | None) -> None:
         meter = Meter.of(reading)
         if meter is not None:
             self._meet(meter)
@@ -501,8 +501,9 @@ class MqttPublisher:
         if reading.list == 3:
             self._hourly(state, f"{base}/energy", reading, payload)
         if self.raw is not None and raw is not None and self._connected:
-            body = raw.hex().encode() if self.raw == "hex" else raw
-            self._publish(f"{base}/raw", body, qos=0, retain=False)
+            for frame in raw:  # one MQTT message per frame, flag to flag (the contract)
+                body = frame.hex().encode() if self.raw == "hex" else frame
+                self._publish(f"{base}/raw", body, qos=0, retain=False)
 
     def _meet(self, meter: Meter) -> None:
         """A reading named a meter: remember it, and connect at the first one (its will)."""
