@@ -180,7 +180,7 @@ def test_a_stuck_destination_neither_blocks_reading_nor_the_others(tmp_path: Pat
             fan.handle(r)
             if i % 50 == 0:  # a meter's pace: the working file keeps up, the stuck one cannot
                 wait_until(lambda: fine.waiting == 0, "the working file to catch up")
-        assert stuck.stats.dropped >= len(rows) - 101
+        assert stuck.stats.dropped + stuck.stats.held >= len(rows) - 101  # hourly lists held, not dropped
         fan.lanes.remove(stuck)  # close the one that works; the stuck one is given up below
         fan.close()
         assert lines_of(good) == [json_line(r) for r in rows]
@@ -191,6 +191,43 @@ def test_a_stuck_destination_neither_blocks_reading_nor_the_others(tmp_path: Pat
         drained.start()
         assert stuck.finish(time.monotonic() + 30)
         drained.join(30)
+
+
+class Gate:
+    """A destination that takes nothing until its gate opens: a disk that hangs, then recovers."""
+
+    name = "gate"
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.got: list[Reading] = []
+
+    def handle(self, reading: Reading, raw: object = None) -> None:
+        self.open.wait(30)
+        self.got.append(reading)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_stuck_destination_loses_power_readings_but_never_an_hourly_list(tmp_path: Path) -> None:
+    """While the queue is full, list 1/2 readings are dropped for the stuck destination, but the
+    hourly lists are held aside and arrive, in order, once it moves again."""
+    rows = readings(tmp_path)
+    hourly = [r for r in rows if r.list == 3]
+    power = [r for r in rows if r.list != 3]
+    assert len(hourly) >= 2 and power
+    gate = Gate()
+    fan = Fanout([gate], log=lambda _: None, backlog=2, close_timeout=30.0)
+    (lane,) = fan.lanes
+    stream = [*power * 3, hourly[0], *power * 3, hourly[1], *power]
+    for r in stream:
+        fan.handle(r)
+    assert lane.stats.held == 2 and lane.stats.dropped > 0
+    gate.open.set()
+    fan.close()
+    assert [r for r in gate.got if r.list == 3] == hourly[:2]
+    assert lane.stats.dropped + len(gate.got) == len(stream)
 
 
 def test_a_failing_destination_is_told_and_retried_with_the_next_reading(tmp_path: Path) -> None:

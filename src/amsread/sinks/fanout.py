@@ -4,7 +4,9 @@ Why a thread per destination: ``amsread run`` owns the serial port, and a meter 
 whatever happens to the broker, the disk or a file. A destination that blocks (a full disk, a
 named pipe nobody reads, a history store waiting for room) must not hold up the port or the other
 destinations. So ``Fanout.handle`` never waits: it puts the reading on each destination's bounded
-queue, and a destination whose queue is full loses that reading (counted, told once on stderr).
+queue, and a destination whose queue is full loses that reading (counted, told once on stderr) —
+except an hourly list (list 3): the energy counters that the report and the capacity tariff are
+made of are held aside, in order, and handed over before anything newer once there is room.
 A destination that raises is told on stderr and handed the next reading as usual: that is its
 retry (files reopen, the store and the publisher retry on their own).
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, cast
@@ -31,6 +34,8 @@ Log = Callable[[str], None]
 #: Readings a destination may fall behind by before the newest are dropped for it: over five
 #: hours of a meter's pushes, yet a bounded few megabytes.
 DEFAULT_BACKLOG: Final = 10_000
+#: Hourly lists held for a destination whose queue is full: years of them, a few megabytes.
+HOURLY_KEPT: Final = 50_000
 #: How long ``close`` waits for the destinations together (a dead broker, a stuck file).
 DEFAULT_CLOSE_TIMEOUT: Final = 15.0
 #: How long a patient ``handle`` (a replay) waits for a destination to make room.
@@ -46,6 +51,8 @@ class LaneStats:
     handled: int = 0
     dropped: int = 0
     """Not handed over: the destination's queue was full (it was stuck or slow)."""
+    held: int = 0
+    """Hourly lists held aside while the queue was full (handed over later, never dropped)."""
     failed: int = 0
     """Handed over, but the destination raised."""
 
@@ -60,6 +67,8 @@ class Lane:
         self._log = log
         self._queue: queue.Queue[object] = queue.Queue(maxsize=backlog)
         self._told_full = False
+        #: hourly lists that found the queue full, oldest first: nothing newer overtakes them
+        self._held: deque[tuple[Reading, Frames | None]] = deque(maxlen=HOURLY_KEPT)
         self._last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"amsread-{self.name}", daemon=True)
         self._thread.start()
@@ -71,19 +80,36 @@ class Lane:
 
     def put(self, reading: Reading, raw: Frames | None, *, patience: float = 0.0) -> None:
         """Queue, waiting up to ``patience`` seconds for room (none while the destination is known
-        to be stuck); count and tell (once per stuck spell) when the queue stays full."""
+        to be stuck); count and tell (once per stuck spell) when the queue stays full. An hourly
+        list that finds no room is held aside instead of dropped (see the module docstring)."""
+        self._release_held()
         try:
+            if self._held:
+                raise queue.Full  # keep the order: nothing overtakes a held hourly list
             if patience and not self._told_full:
                 self._queue.put((reading, raw), timeout=patience)
             else:
                 self._queue.put_nowait((reading, raw))
         except queue.Full:
-            self.stats.dropped += 1
+            if reading.list == 3:
+                self._held.append((reading, raw))
+                self.stats.held += 1
+            else:
+                self.stats.dropped += 1
             if not self._told_full:
                 self._told_full = True
                 self._log(f"{self.name}: not keeping up; dropping readings for it until it does")
             return
         self._told_full = False
+
+    def _release_held(self, timeout: float = 0.0) -> None:
+        """Move held hourly lists onto the queue, oldest first, while it has room."""
+        while self._held:
+            try:
+                self._queue.put(self._held[0], block=timeout > 0, timeout=timeout or None)
+            except queue.Full:
+                return
+            self._held.popleft()
 
     def _run(self) -> None:
         while True:
@@ -110,6 +136,7 @@ class Lane:
 
     def finish(self, deadline: float) -> bool:
         """Let the queue drain, then close the destination; False when the deadline passed first."""
+        self._release_held(timeout=max(0.001, deadline - time.monotonic()))
         try:
             self._queue.put(_END, timeout=max(0.0, deadline - time.monotonic()))
         except queue.Full:
