@@ -31,6 +31,7 @@ COMMANDS: Final[dict[str, str]] = {
     "simulate": "amsread.cli.simulate",
     "probe": "amsread.cli.probe",
     "ports": "amsread.cli.ports",
+    "report": "amsread.cli.report",
 }
 
 #: The line each command gets in ``amsread --help``: short enough for an 80-column terminal, where
@@ -44,6 +45,7 @@ SHORT_HELP: Final[dict[str, str]] = {
     "simulate": "Imitate a meter, for testing without one.",
     "probe": "Find the serial settings a port needs, or why none work.",
     "ports": "List the serial ports on this computer.",
+    "report": "Hourly energy, capacity peaks and grid cost of a month.",
 }
 
 EXIT_ERROR: Final = 1
