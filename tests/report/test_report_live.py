@@ -61,3 +61,42 @@ def test_watch_grid_piped_notes_the_month_at_each_hourly_list(tmp_path: Path) ->
     )
     assert result.exit_code == 0, result.output
     assert "Left before 2 kWh/h" in result.output and "Fri nettleie" in result.output
+
+
+def test_live_view_draws_the_tariff_panel() -> None:
+    from rich.console import Console
+
+    from amsread.live.state import WatchState
+    from amsread.live.view import View
+    from amsread.wire.framer import Stats
+
+    live = _tariff({dt.date(2026, 10, 1): Decimal(4)})
+    for i in range(0, 61, 10):
+        live.update(at("2026-10-02T18:00") + dt.timedelta(seconds=i), Decimal(1000))
+    status = live.status()
+    assert status is not None
+    view = View(WatchState(), Stats(), "x", extra=("Capacity tariff", status.lines))
+    console = Console(width=100, record=True, force_terminal=False, color_system=None)
+    console.print(view)
+    text = console.export_text()
+    assert "Capacity tariff" in text and "Left before 5 kWh/h" in text
+
+
+def test_png_draws_or_says_what_is_missing(tmp_path: Path) -> None:
+    import importlib.util
+
+    lines = []
+    for i in range(3):
+        when = at("2026-10-01T10:00") + dt.timedelta(hours=i)
+        lines.append(
+            f'{{"received_at": "{when.isoformat()}", "meter_time": "{when.isoformat()}", "list": 3, '
+            f'"meter_id": "m", "active_energy_import": {100 + i}}}'
+        )
+    history = tmp_path / "h.jsonl"
+    history.write_text("\n".join(lines) + "\n")
+    png = tmp_path / "month.png"
+    result = CliRunner().invoke(cli, ["report", str(history), "--month", "2026-10", "--png", str(png)])
+    if importlib.util.find_spec("matplotlib") is None:
+        assert result.exit_code == 1 and "pip install 'amsread[plot]'" in result.output
+    else:
+        assert result.exit_code == 0 and png.read_bytes().startswith(b"\x89PNG")

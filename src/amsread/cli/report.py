@@ -239,12 +239,18 @@ def _draw(report: MonthReport, path: Path) -> None:
     )
     if report.grid is not None and report.grid.step is not None:
         top = max((float(d.import_kwh) for d in report.daily), default=0.0)
+        above = [s for s in report.grid.tariff.steps[1:] if float(s.from_kwh) > top][:1]
         for step in report.grid.tariff.steps[1:]:
-            if float(step.from_kwh) <= top * 1.5:
+            if float(step.from_kwh) <= top or step in above:
                 days.axhline(float(step.from_kwh), color="grey", linestyle="--", linewidth=0.8)
     days.set_title(f"{report.month}: largest hour of each day (red: peaks), kWh")
     days.tick_params(axis="x", labelrotation=90, labelsize=6)
-    hours.plot([h.start for h in report.hours], [float(h.import_kwh) for h in report.hours], linewidth=0.7)
+    hours.plot(
+        [h.start.astimezone(report.tz) for h in report.hours],
+        [float(h.import_kwh) for h in report.hours],
+        linewidth=0.7,
+    )
+    hours.xaxis_date(report.tz)  # local hours on the axis, not UTC
     hours.set_title("hourly import, kWh")
     fig.text(0.01, 0.005, CREDIT if report.grid is not None else "amsread", fontsize=6)
     fig.tight_layout()

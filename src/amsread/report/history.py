@@ -94,12 +94,13 @@ def _timed(fields: dict[str, Any], tz: dt.tzinfo, skips: Counter[str]) -> tuple[
 
 def json_lines(path: Path, tz: dt.tzinfo, skips: Counter[str]) -> Iterator[tuple[dt.datetime, Reading]]:
     """The readings of a file of ``amsread json`` lines, one at a time."""
+    decoder = json.JSONDecoder(parse_float=Decimal)
     with path.open(encoding="utf-8", errors="replace") as f:
         for line in f:
             if not line.strip():
                 continue
             try:
-                fields = json.loads(line, parse_float=Decimal)
+                fields = decoder.decode(line)
             except ValueError:
                 skips["not JSON"] += 1
                 continue

@@ -159,6 +159,7 @@ class HourBuilder:
     _stale: bool = False
     _now: dt.datetime | None = None
     _emitted_to: dt.datetime | None = None
+    _settle_hour: dt.datetime | None = None
 
     def add(self, sample: Sample) -> Iterator[Hour]:
         """Take one sample; yield the hours that no later sample can change any more."""
@@ -170,7 +171,10 @@ class HourBuilder:
             self._add_power(sample.at, sample.power_import, sample.power_export or _ZERO)
         if sample.hourly_clock is not None and sample.counter_import is not None:
             self._add_counters(sample)
-        yield from self._settled(self._now - SETTLE)
+        hour = floor_hour(self._now)
+        if hour != self._settle_hour:  # hours settle only as a new hour begins
+            self._settle_hour = hour
+            yield from self._settled(self._now - SETTLE)
 
     def finish(self) -> Iterator[Hour]:
         """The hours still open at the end of the history."""
