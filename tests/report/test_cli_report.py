@@ -68,3 +68,18 @@ def test_grids_lists_companies_and_credits() -> None:
 def test_unknown_grid_is_one_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["report", str(_capture(tmp_path)), "--grid", "nope"])
     assert result.exit_code != 0 and "nope" in str(result.exception)
+
+
+def test_a_real_aidon_hourly_list_resent_is_a_stale_repeat(tmp_path: Path) -> None:
+    """A real Aidon list 3 capture, sent twice (as the meters do when they resend an old list):
+    the second is no counter reading but an event, and no hour is made of it."""
+    from helpers.vectors import raw
+
+    capture = tmp_path / "aidon.bin"
+    capture.write_bytes(raw("hassams_aidon6534_list3_1") * 2)
+    code, out = _run("report", str(capture), "--month", "2020-07", "--format", "json")
+    assert code == 0, out
+    report = json.loads(out.splitlines()[0])
+    assert report["events"] == [{"type": "stale_list3", "meter_time": "2020-07-21T21:00:00+02:00"}]
+    # its power reading says something of 21:00-22:00, but no counter closes that hour
+    assert [(h["source"], h["complete"]) for h in report["hours"]] == [("estimate", False)]
