@@ -137,3 +137,18 @@ def test_live_contract_examples() -> None:
 def test_live_past_the_threshold_aims_at_the_next() -> None:
     h = headroom([D(6), D(6)], D(6), D(1), [D(0), D(5), D(10)], D(1))
     assert h.passed == (D(5),) and h.threshold == D(10)
+
+
+def test_text_shows_peaks_step_cost_thresholds_and_credit() -> None:
+    from amsread.report.text import report_text
+
+    elvia = load_company("elvia")
+    hours = [_hour(f"2026-10-0{d}T18:00", v) for d, v in ((1, "6.19"), (2, "3.2"), (3, "1.5"), (4, "4.1"))]
+    report = summarise("m", "2026-10", OSLO, hours, [], lambda first: elvia.tariff("husholdning", first))
+    text = "\n".join(report_text(report))
+    assert "Capacity (mean of the peaks): 4.497 kWh/h" in text
+    assert "Step: 2–5 kWh/h" in text and "Next step from 5 kWh/h" in text
+    assert "excluding VAT and consumption tax" in text and "Fri nettleie" in text
+    chart = [line for line in text.splitlines() if line.startswith("  10-0")]
+    assert [line.endswith("◆") for line in chart] == [True, True, False, True]
+    assert all("│" in line or "┃" in line for line in chart)

@@ -1,7 +1,7 @@
 """The report as text for a terminal: the month at a glance and a chart of each day's largest hour.
 
 Plain text with block characters (no colour library), so it reads the same in a terminal, a pipe
-and an e-mail: one bar per day, the three peaks marked, the step thresholds drawn as ``│``.
+and an e-mail: one bar per day, the three peaks marked, the step thresholds drawn as ``│`` (``┃`` inside a bar).
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ def _nok(value: Decimal | None) -> str:
 
 
 def _bar(value: Decimal, scale: Decimal, marks: list[Decimal]) -> str:
-    """A bar of ``value`` over ``BAR_WIDTH`` cells for ``scale``, thresholds drawn past its end."""
+    """A bar of ``value`` over ``BAR_WIDTH`` cells for ``scale``, the thresholds drawn across it."""
     eighths = int(value / scale * BAR_WIDTH * 8) if scale > 0 else 0
     cells = list("█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else ""))
     cells += [" "] * (BAR_WIDTH - len(cells))
     for mark in marks:
         at = int(mark / scale * BAR_WIDTH) if scale > 0 else 0
-        if 0 < at < BAR_WIDTH and cells[at] == " ":
-            cells[at] = "│"
+        if 0 < at < BAR_WIDTH:
+            cells[at] = "│" if cells[at] == " " else "┃"  # inside the bar: a heavier line
     return "".join(cells[:BAR_WIDTH])
 
 
@@ -86,10 +86,9 @@ def _chart(report: MonthReport) -> Iterator[str]:
     if report.grid is not None and report.grid.step is not None:
         marks = [s.from_kwh for s in report.grid.tariff.steps if s.from_kwh > 0]
     top = max(d.import_kwh for d in report.daily)
-    shown = [m for m in marks if m <= top * 2] or marks[:1]
-    scale = max([top, *shown[:1]]) if shown else top
-    scale = max([scale, *[m for m in shown if m <= scale * Decimal("1.2")]])
-    scale = scale * Decimal("1.1")  # room to draw the threshold at the right end
+    above = [m for m in marks if m > top][:1]  # the next threshold shows how far away it is
+    shown = [m for m in marks if m <= top] + above
+    scale = max([top, *above]) * Decimal("1.05")
     peak_days = {d.date for d in report.peaks}
     yield "Largest hour of each day (◆ peak, │ step threshold):"
     for day in report.daily:
