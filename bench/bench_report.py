@@ -68,10 +68,11 @@ def iso(t: float) -> str:
 def write_json(path: Path, days: float) -> int:
     n = 0
     with path.open("w") as f:
-        for t, level, p, counter, _ in rows(days):
+        for t, level, p, counter, stale in rows(days):
             n += 1
             if level == 3:
-                meter = iso(round(t / 3600) * 3600 - (3600 if counter is None else 0))
+                # a stale repeat carries the previous hour's clock, as in the database
+                meter = iso(round(t / 3600) * 3600 - (3600 if stale else 0))
                 f.write(
                     f'{{"received_at": "{iso(t)}", "meter_time": "{meter}", "list": 3, "meter_id": "{METER}", '
                     f'"active_power_import": {p}, "active_energy_import": {counter}, "active_energy_export": 0}}\n'
