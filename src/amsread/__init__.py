@@ -4,7 +4,7 @@ Packages, each importing only those below it (the import-linter contracts in pyp
 
 * ``cli`` (the command line: group, shared options, runner, one module per verb);
 * ``live`` (watch's state, view and text), ``diagnose`` (probe), ``simulator``, ``sinks``
-  (destinations by URL scheme);
+  (destinations by URL scheme), ``report`` (hourly energy, capacity peaks, grid tariffs; pure);
 * ``formats`` (CSV, JSON, text and hex strings, no I/O);
 * ``decode.decoder`` (an envelope to a reading) and ``decode.pipeline`` (bytes to readings with
   the decoder it is handed);

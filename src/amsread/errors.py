@@ -309,3 +309,19 @@ class OutputError(AmsReadError):
     """Standard output refused the data (closed, a full disk): the rows are lost, so say so and stop."""
 
     exit_code = 1
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+class ReportError(AmsReadError):
+    """A report cannot be made: no history, an unknown month, nothing to report on."""
+
+    reason = "report"
+    exit_code = 2
+
+
+class TariffError(ReportError):
+    """A grid tariff cannot be used: no such company, no tariff for the group and month, a bad file."""
+
+    reason = "tariff"

@@ -32,6 +32,7 @@ COMMANDS: Final[dict[str, str]] = {
     "probe": "amsread.cli.probe",
     "ports": "amsread.cli.ports",
     "run": "amsread.cli.run",
+    "report": "amsread.cli.report",
 }
 
 #: The line each command gets in ``amsread --help``: short enough for an 80-column terminal, where
@@ -46,6 +47,7 @@ SHORT_HELP: Final[dict[str, str]] = {
     "probe": "Find the serial settings a port needs, or why none work.",
     "ports": "List the serial ports on this computer.",
     "run": "Feed MQTT, a history database, files and a share.",
+    "report": "Hourly energy, capacity peaks and grid cost of a month.",
 }
 
 EXIT_ERROR: Final = 1

@@ -85,6 +85,25 @@ def _demo_source(
 )
 @click.option("--seed", type=int, help="With --demo: the same seed gives the same values.")
 @click.option("--plain", is_flag=True, help="One line per reading even on a terminal.")
+@click.option(
+    "--grid",
+    metavar="COMPANY",
+    help="Show the month's capacity peaks, step and kWh left this hour by this grid company's tariff "
+    '(see `amsread report --grids`). Tariff data: "Fri nettleie", '
+    "https://github.com/kraftsystemet/fri-nettleie (CC-BY-4.0).",
+)
+@click.option(
+    "--group",
+    type=click.Choice(["husholdning", "fritid", "liten_næring"]),
+    default="husholdning",
+    show_default=True,
+    help="With --grid: the customer group.",
+)
+@click.option(
+    "--history",
+    type=click.Path(dir_okay=False),
+    help="With --grid: the history database with the month so far (default: run's, when it exists).",
+)
 def command(
     source: SourceRequest,
     options: Any,
@@ -94,6 +113,9 @@ def command(
     speed: float,
     seed: int | None,
     plain: bool,
+    grid: str | None = None,
+    group: str = "husholdning",
+    history: str | None = None,
 ) -> None:
     """Watch the meter live: power, phases, counters, updating in place.
 
@@ -142,6 +164,7 @@ def command(
         why = None
     count = source.count
     live_view = not plain and sys.stdout.isatty()
+    tariff = _live_tariff(grid, group, history, options.meter_tz) if grid else None
     with ctx as (src, pipeline):
         decoder = ReadingDecoder(options)
         if not live_view:
@@ -151,8 +174,10 @@ def command(
                 note(why)
             for reading in take(pipeline.readings(src, live=src.live, decoder=decoder), count):
                 emit(reading_line(reading))
+                if tariff is not None:
+                    _feed_tariff(tariff, reading, hourly_note=True)
             return
-        _live(src, pipeline, decoder, count, demo, why)
+        _live(src, pipeline, decoder, count, demo, why, tariff)
 
 
 def _live(
@@ -162,6 +187,7 @@ def _live(
     count: int | None,
     demo: bool,
     why: str | None = None,
+    tariff: Any = None,
 ) -> None:
     """The rich live view: redrawn on every reading and at least every ``REFRESH`` seconds.
 
@@ -175,7 +201,8 @@ def _live(
     replay = not src.live
     replay_clock = ReplayClock() if replay else None
     state = WatchState(clock=replay_clock) if replay_clock is not None else WatchState()
-    view = View(state, pipeline.stats, src.description or src.name, demo=demo, replay=replay)
+    extra = ("Capacity tariff", lambda: _tariff_lines(tariff)) if tariff is not None else None
+    view = View(state, pipeline.stats, src.description or src.name, demo=demo, replay=replay, extra=extra)
     on_terminal = _stderr_is_terminal()
     with (
         LiveScreen(view, REFRESH, redirect_stderr=on_terminal) as screen,
@@ -189,4 +216,54 @@ def _live(
             if replay_clock is not None:
                 replay_clock.advance(reading)
             state.update(reading)
+            if tariff is not None:
+                _feed_tariff(tariff, reading)
             screen.shown()
+
+
+def _live_tariff(grid: str, group: str, history: str | None, tz: Any) -> Any:
+    """The live tariff figures (``report.live``), seeded with the month so far from the history
+    database when there is one."""
+    from pathlib import Path
+
+    from amsread import store
+    from amsread.report.live import LiveTariff
+    from amsread.report.month import Reporter, month_bounds, month_key
+    from amsread.report.tariffs import load_company
+
+    company = load_company(grid)
+    company.tariff(group, dt.date.today().replace(day=1))  # an unknown group fails now, not later
+    path = Path(history) if history else store.default_path()
+    daily: dict[dt.date, Any] = {}
+    if path.exists():
+        month = month_key(dt.datetime.now(dt.UTC), tz)
+        start, end = month_bounds(month, tz)
+        reporter = Reporter(tz, month)
+        reports = [
+            r
+            for s in store.read_readings(path, start - dt.timedelta(hours=3), end)
+            for r in reporter.feed(s.at, s.reading)
+        ]
+        reports += list(reporter.finish())
+        daily = {d.date: d.import_kwh for r in reports for d in r.daily}
+    return LiveTariff(lambda first: company.tariff(group, first), tz, daily)
+
+
+def _feed_tariff(tariff: Any, reading: Any, *, hourly_note: bool = False) -> None:
+    """Hand a reading to the live tariff; piped (``hourly_note``), say where the month stands at each
+    hourly list, on stderr (stdout keeps one line per reading)."""
+    from decimal import Decimal
+
+    when = reading.received_at or reading.meter_time or tariff.now
+    if when is None:
+        when = dt.datetime.now(dt.UTC)
+    power = reading.values.get("active_power_import")
+    tariff.update(when, Decimal(power) if power is not None else None)
+    if hourly_note and reading.list == 3:
+        for line in _tariff_lines(tariff):
+            note(line)
+
+
+def _tariff_lines(tariff: Any) -> list[str]:
+    status = tariff.status()
+    return status.lines() if status is not None else ["Waiting for the first power reading…"]

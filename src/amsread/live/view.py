@@ -7,7 +7,7 @@ that feeds it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -44,8 +44,11 @@ class View:
         demo: bool = False,
         replay: bool = False,
         width: int = 78,
+        extra: tuple[str, Callable[[], list[str]]] | None = None,
     ) -> None:
         self.state = state
+        #: A panel's title and its lines, asked for at each redraw (``watch --grid``).
+        self.extra = extra
         self.stats = stats
         self.description = description
         self.demo = demo
@@ -312,6 +315,10 @@ class View:
         other = self._other()
         if other is not None:
             parts.append(other)
+        if self.extra is not None and (lines := self.extra[1]()):
+            parts.append(
+                Panel(Text("\n".join(lines)), title=self.extra[0], title_align="left", width=self.width)
+            )
         hint = self._hint()
         if hint is not None:
             parts.append(hint)

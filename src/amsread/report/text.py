@@ -1,0 +1,97 @@
+"""The report as text for a terminal: the month at a glance and a chart of each day's largest hour.
+
+Plain text with block characters (no colour library), so it reads the same in a terminal, a pipe
+and an e-mail: one bar per day, the three peaks marked, the step thresholds drawn as ``│`` (``┃`` inside a bar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Final
+
+from amsread.report.month import KWH, NOK, MonthReport
+from amsread.report.tariffs import CREDIT, EXCLUDES
+
+BAR_WIDTH: Final = 40
+_EIGHTHS: Final = " ▏▎▍▌▋▊▉█"
+
+
+def _kwh(value: Decimal | None) -> str:
+    return "-" if value is None else format(value.quantize(KWH), "f")
+
+
+def _nok(value: Decimal | None) -> str:
+    return "-" if value is None else f"{format(value.quantize(NOK), 'f')} kr"
+
+
+def _bar(value: Decimal, scale: Decimal, marks: list[Decimal]) -> str:
+    """A bar of ``value`` over ``BAR_WIDTH`` cells for ``scale``, the thresholds drawn across it."""
+    eighths = int(value / scale * BAR_WIDTH * 8) if scale > 0 else 0
+    cells = list("█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else ""))
+    cells += [" "] * (BAR_WIDTH - len(cells))
+    for mark in marks:
+        at = int(mark / scale * BAR_WIDTH) if scale > 0 else 0
+        if 0 < at < BAR_WIDTH:
+            cells[at] = "│" if cells[at] == " " else "┃"  # inside the bar: a heavier line
+    return "".join(cells[:BAR_WIDTH])
+
+
+def report_text(report: MonthReport) -> Iterator[str]:
+    """The lines of one month's report."""
+    yield f"Meter {report.meter_id or '?'} · {report.month} · {report.tz}"
+    yield f"Energy: {_kwh(report.import_kwh)} kWh imported, {_kwh(report.export_kwh)} kWh exported"
+    estimates = sum(1 for h in report.hours if h.source != "list3")
+    incomplete = sum(1 for h in report.hours if not h.complete)
+    yield f"Hours: {len(report.hours)} ({estimates} not from counters, {incomplete} incomplete)"
+    yield "Peak hours (largest of three different days):"
+    for day in report.peaks:
+        yield f"  {day.start:%Y-%m-%d %H:%M}  {_kwh(day.import_kwh)} kWh"
+    yield f"Capacity (mean of the peaks): {_kwh(report.capacity_kwh)} kWh/h"
+    yield from _grid_lines(report)
+    yield from _chart(report)
+    for event in report.events:
+        when = (
+            "" if event.meter_time is None else f" at {event.meter_time.astimezone(report.tz):%Y-%m-%d %H:%M}"
+        )
+        yield f"Event: {event.type}{when}"
+
+
+def _grid_lines(report: MonthReport) -> Iterator[str]:
+    if report.grid_error:
+        yield f"Grid: {report.grid_error}"
+    grid = report.grid
+    if grid is None:
+        return
+    t = grid.tariff
+    yield f"Grid: {t.company}, tariff from {t.valid_from}, method {t.method}"
+    if grid.not_computed is not None:
+        yield f"  not computed: {grid.not_computed}"
+    else:
+        step, nxt = grid.step, grid.next_step
+        assert step is not None
+        upper = f"{step.to_kwh}" if step.to_kwh is not None else "∞"
+        yield f"  Step: {step.from_kwh}–{upper} kWh/h, {step.nok_per_year} kr/year"
+        if nxt is not None:
+            yield f"  Next step from {nxt.from_kwh} kWh/h: {nxt.nok_per_year} kr/year"
+        yield f"  Capacity part: {_nok(grid.capacity_nok)} · energy part: {_nok(grid.energy_nok)}"
+        yield f"  Month: {_nok(grid.total_nok)}, excluding {EXCLUDES}"
+    yield f"  {CREDIT}"
+
+
+def _chart(report: MonthReport) -> Iterator[str]:
+    if not report.daily:
+        return
+    marks: list[Decimal] = []
+    if report.grid is not None and report.grid.step is not None:
+        marks = [s.from_kwh for s in report.grid.tariff.steps if s.from_kwh > 0]
+    top = max(d.import_kwh for d in report.daily)
+    above = [m for m in marks if m > top][:1]  # the next threshold shows how far away it is
+    shown = [m for m in marks if m <= top] + above
+    scale = max([top, *above]) * Decimal("1.05")
+    peak_days = {d.date for d in report.peaks}
+    yield "Largest hour of each day (◆ peak, │ step threshold):"
+    for day in report.daily:
+        mark = " ◆" if day.date in peak_days else ""
+        bar = _bar(day.import_kwh, scale, shown)
+        yield f"  {day.start:%m-%d %H:%M} {_kwh(day.import_kwh):>8} {bar}{mark}"
