@@ -312,6 +312,7 @@ class ReadingDecoder:
             container=decoded.body_tag,
             rules=POSITIONAL_LISTS,
             capture_scalers=CAPTURE_OBJECT_SCALERS,
+            tags=decoded.element_tags,
         )
         msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
         if maker is None:

@@ -38,6 +38,7 @@ def items_from_tree(
     container: int | None = None,
     rules: Sequence[PositionalList] = (),
     capture_scalers: Mapping[str, int] | None = None,
+    tags: tuple[int, ...] = (),
 ) -> tuple[tuple[Item, ...], str]:
     """Walk a generic data tree by its shape; return its items and the style found (``Style``, or
     the name of the positional list that matched)."""
@@ -49,25 +50,40 @@ def items_from_tree(
     captured = capture_object_items(body, capture_scalers or {})
     if captured is not None:
         return captured, Style.CAPTURE_OBJECTS
+    not_pairs: LayoutError | None = None
     if any(is_obis(e) or _is_register(e) for e in body):
-        items, mixed = _pair_items(body)
-        return items, Style.MIXED if mixed else Style.PAIRS
+        try:
+            items, mixed = _pair_items(body)
+        except LayoutError as e:
+            not_pairs = e  # a positional list may start with a code (Austria's 0-6:25.9.0)
+        else:
+            return items, Style.MIXED if mixed else Style.PAIRS
     for rule in rules:
-        found = positional_items(rule, body)
+        found = positional_items(rule, body, tags)
         if found is not None:
             return found
+    if not_pairs is not None:
+        raise not_pairs
     raise LayoutError(f"unknown layout: {len(body)} bare values without OBIS codes")
 
 
-def positional_items(rule: PositionalList, body: tuple[Any, ...]) -> tuple[tuple[Item, ...], str] | None:
+def positional_items(
+    rule: PositionalList, body: tuple[Any, ...], tags: tuple[int, ...] = ()
+) -> tuple[tuple[Item, ...], str] | None:
     """Items and style of ``body`` read as ``rule``'s list, or None when it is not that list: another
     count, a constant (a list id) that differs, or (for a typed list) a value of the wrong type.
+    ``tags`` are the elements' A-XDR tags where the caller knows them: a typed list then requires
+    each tag exactly (a long-unsigned where the document says double-long-unsigned is another
+    list), which is what tells apart the positional lists of the same count.
     Positions whose meaning is not documented (no OBIS code) are left out."""
     fields = rule.layout.fields
     if len(body) != len(fields):
         return None
-    for f, v in zip(fields, body, strict=True):
+    exact = rule.typed and len(tags) == len(fields)
+    for i, (f, v) in enumerate(zip(fields, body, strict=True)):
         if f.const is not None and v != f.const:
+            return None
+        if exact and tags[i] != f.tag:
             return None
         if rule.typed and not _of_type(f.tag, v):
             return None

@@ -1,6 +1,7 @@
 """One home per meter maker, and the tables the rest of amsread reads them through.
 
-Each maker's module (``aidon``, ``kaifa``, ``kamstrup``, ``landisgyr``, ``iskra``, ``sagemcom``)
+Each maker's module (``aidon``, ``kaifa``, ``kamstrup``, ``landisgyr``, ``iskra``, ``sagemcom``,
+``siemens``)
 holds everything known about its meters in one ``Maker``: list ids, implicit scalers, system-title
 prefix, serial preset, layouts and simulator models. This package joins them into the look-up
 tables the decoder, the command line and the simulator use, so adding a maker is one new module
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from amsread.decode.layout import Layout, PositionalList
-from amsread.meters import aidon, iskra, kaifa, kamstrup, landisgyr, sagemcom
+from amsread.meters import aidon, austria, iskra, kaifa, kamstrup, landisgyr, sagemcom, siemens
 from amsread.meters.model import Maker, MeterModel
 from amsread.settings import P1, SerialSettings
 
@@ -24,6 +25,7 @@ MAKERS: Final[tuple[Maker, ...]] = (
     landisgyr.MAKER,
     iskra.MAKER,
     sagemcom.MAKER,
+    siemens.MAKER,
 )
 BY_MAKER: Final = {maker.name: maker for maker in MAKERS}
 
@@ -31,8 +33,12 @@ BY_MAKER: Final = {maker.name: maker for maker in MAKERS}
 LAYOUTS: Final[tuple[Layout, ...]] = tuple(layout for maker in MAKERS for layout in maker.layouts)
 BY_NAME: Final = {layout.name: layout for layout in LAYOUTS}
 
-#: Lists of bare values the generic road reads by position, in the order they are tried.
-POSITIONAL_LISTS: Final[tuple[PositionalList, ...]] = tuple(pl for m in MAKERS for pl in m.positional)
+#: Lists of bare values the generic road reads by position, in the order they are tried: the
+#: makers' own, then the Austrian operators' lists that several makers send (they imply no maker).
+POSITIONAL_LISTS: Final[tuple[PositionalList, ...]] = (
+    *(pl for m in MAKERS for pl in m.positional),
+    *austria.OPERATOR_LISTS,
+)
 
 #: Scalers that capture-object lists leave out, by quantity (Landis+Gyr E450 CH).
 CAPTURE_OBJECT_SCALERS: Final[dict[str, int]] = {
