@@ -6,7 +6,9 @@ A-XDR tree walked by its shape into ``Item``s (``decode.generic``: any other wel
 applies the scaler (from the frame where the meter sends one, else the vendor's implicit scaler from
 ``IMPLICIT_SCALERS``) exactly, with ``Decimal``, and names each value by ``obis.info_for``.
 
-Nothing is carried from one message to the next: a list 1 reading has no meter id.
+Little is carried from one message to the next (a list 1 reading has no meter id): only the
+manufacturer a list id named, per HDLC source address, for the lone list 1 whose bytes Aidon and
+the Landis+Gyr E350 share.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from amsread.meters import (
     MAKER_OF_LIST,
     MAKER_OF_STYLE,
     POSITIONAL_LISTS,
+    SHARED_LIST1_LAYOUTS,
+    TRIPLE_LISTS,
     maker_of_system_title,
 )
 from amsread.text import visible
@@ -292,9 +296,38 @@ class ReadingDecoder:
         self.options = options or DecodeOptions()
         self.layouts = LayoutIndex(LAYOUTS, namer=manufacturer_of) if use_layouts else None
         self.unwrap: Unwrapper | None = ApduUnwrapper(self.options.keys)
+        #: the manufacturer a list id named, by HDLC source address (see ``_named``)
+        self._named_by_source: dict[bytes | None, str] = {}
 
     def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
         """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
+        found = self._message(apdu, source)
+        if found is None:
+            return None
+        msg, titled = found
+        return msg if titled else self._named(msg, source)
+
+    def _named(self, msg: Message, source: bytes | None) -> Message:
+        """The message with the manufacturer this stream has shown it to be.
+
+        A list id names its maker: remembered for the source address. A lone list 1 of the shape
+        Aidon and the L+G E350 share (``SHARED_LIST1_LAYOUTS``) names nobody: it takes the name
+        an earlier list of the same address gave, else none (never the guess from its shape).
+        """
+        if any(s.name == "list_version" for s in msg.slots):
+            if msg.manufacturer is not None:
+                self._named_by_source[source] = msg.manufacturer
+            return msg
+        if (
+            msg.layout in SHARED_LIST1_LAYOUTS
+            and len(msg.slots) == 1
+            and msg.slots[0].name == "active_power_import"
+        ):
+            return replace(msg, manufacturer=self._named_by_source.get(source))
+        return msg
+
+    def _message(self, apdu: bytes, source: bytes | None) -> tuple[Message, bool] | None:
+        """The message, and whether a system title named its maker; None for a part."""
         maker = None
         if self.unwrap is not None and apdu[:1] in _WRAPPED:
             plain = self.unwrap(apdu)
@@ -305,7 +338,7 @@ class ReadingDecoder:
         if self.layouts is not None:
             found = self.layouts.parse(apdu, source)
             if found is not None:
-                return replace(found, manufacturer=maker) if maker else found
+                return (replace(found, manufacturer=maker), True) if maker else (found, False)
         decoded = decode_apdu(apdu)
         items, style = items_from_tree(
             decoded.body,
@@ -313,11 +346,13 @@ class ReadingDecoder:
             rules=POSITIONAL_LISTS,
             capture_scalers=CAPTURE_OBJECT_SCALERS,
             tags=decoded.element_tags,
+            triples=TRIPLE_LISTS,
         )
         msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
+        titled = maker is not None
         if maker is None:
             maker = manufacturer_of(msg.slots, msg.values, style, source) or MAKER_OF_LIST.get(style)
-        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id)
+        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id), titled
 
     def decode(self, message: Envelope | bytes) -> Reading | None:
         """A whole message to a reading, or None while it waits for more blocks.

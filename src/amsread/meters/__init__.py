@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from amsread.decode.layout import Layout, PositionalList
+from amsread.decode.layout import Layout, PositionalList, TripleList
 from amsread.meters import aidon, austria, iskra, kaifa, kamstrup, landisgyr, sagemcom, siemens
 from amsread.meters.model import Maker, MeterModel
 from amsread.settings import P1, SerialSettings
@@ -39,6 +39,9 @@ POSITIONAL_LISTS: Final[tuple[PositionalList, ...]] = (
     *(pl for m in MAKERS for pl in m.positional),
     *austria.OPERATOR_LISTS,
 )
+
+#: Lists of OBIS / value / scaler-unit triples between bare values (EVN's Kaifa MA309).
+TRIPLE_LISTS: Final[tuple[TripleList, ...]] = tuple(t for m in MAKERS for t in m.triples)
 
 #: Scalers that capture-object lists leave out, by quantity (Landis+Gyr E450 CH).
 CAPTURE_OBJECT_SCALERS: Final[dict[str, int]] = {
@@ -68,7 +71,13 @@ HDLC_SOURCE_MAKERS: Final[dict[bytes, str]] = {
 MAKER_OF_STYLE: Final[dict[str, str]] = {style: m.name for m in MAKERS for style in m.styles}
 
 #: The maker each positional list implies, by the style name its readings print.
-MAKER_OF_LIST: Final[dict[str, str]] = {pl.style: m.name for m in MAKERS for pl in m.positional}
+MAKER_OF_LIST: Final[dict[str, str]] = {
+    **{pl.style: m.name for m in MAKERS for pl in m.positional},
+    **{t.name: m.name for m in MAKERS for t in m.triples},
+}
+
+#: Layouts of a list 1 whose bytes two makers share (Aidon and the Landis+Gyr E350).
+SHARED_LIST1_LAYOUTS: Final = landisgyr.SHARES_AIDON_LIST1
 
 #: Serial presets per meter family, and the P1 port's (``--meter``).
 PRESETS: Final[dict[str, SerialSettings]] = {
