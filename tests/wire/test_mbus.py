@@ -21,7 +21,7 @@ from amsread.errors import FrameError, MbusChecksumError, MbusFrameError, MbusSe
 from amsread.wire.framer import Framer, Framing
 from amsread.wire.hdlc import FrameSplitter
 from amsread.wire.mbus import (
-    MAX_LENGTH,
+    MAX_LONG_LENGTH,
     MbusAssembler,
     MbusFrame,
     MbusLongFrame,
@@ -187,7 +187,7 @@ def test_noise_is_not_an_error_and_the_buffer_stays_bounded() -> None:
     s = MbusSplitter()
     for i in range(0, len(noise), 97):
         s.feed(noise[i : i + 97] + b"\x68")
-        assert s.buffered <= MAX_LENGTH + 6
+        assert s.buffered <= MAX_LONG_LENGTH + 6
     assert s.stats.frames_good == 0
 
 
@@ -282,7 +282,7 @@ def test_arbitrary_bytes_never_raise(data: bytes, chunk: int) -> None:
     for i in range(0, len(data), chunk):
         for f in s.feed(data[i : i + chunk]):
             a.add(f)
-        assert s.buffered <= MAX_LENGTH + 6
+        assert s.buffered <= MAX_LONG_LENGTH + 6
     found = s.feed(good) + s.flush()
     assert all(isinstance(e, MbusFrameError | MbusSegmentError) for e in errors)
     assert found and found[-1].raw == good  # garbage before it never costs the good frame
