@@ -568,11 +568,13 @@ def test_danish_ct_meter_reference_scale() -> None:
 
 
 def test_ct_ratio_multiplies_current_power_energy_not_voltage() -> None:
+    # this CT meter already reports primary currents (up to 939.55 A): a ratio of 40 would make
+    # them 37 kA, which the plausibility limit leaves out (issue 13), so 5 shows the arithmetic
     plain = one("fw_kamstrup_dklist_1")
-    scaled = one("fw_kamstrup_dklist_1", DecodeOptions(ct_ratio=Decimal(40)))
+    scaled = one("fw_kamstrup_dklist_1", DecodeOptions(ct_ratio=Decimal(5)))
     for key in CT_QUANTITIES:
-        assert scaled.values[key] == plain.values[key] * 40, key
-    assert scaled.values["current_l1"] == Decimal("36399.60")
+        assert scaled.values[key] == plain.values[key] * 5, key
+    assert scaled.values["current_l1"] == Decimal("4549.95")
     for key in ("voltage_l1", "voltage_l2", "voltage_l3", "power_factor", "power_factor_l1", "list_version"):
         assert scaled.values[key] == plain.values[key], key
     assert scaled.meter_time == plain.meter_time
@@ -583,9 +585,9 @@ def test_ct_ratio_on_cli(tmp_path: Path) -> None:
     path = tmp_path / "dk.bin"
     path.write_bytes(raw("fw_kamstrup_dklist_1"))
     (plain,) = _run_json([str(path), "-q"])
-    (ct,) = _run_json([str(path), "-q", "--ct-ratio", "200/5"])
-    assert ct["current_l2"] == plain["current_l2"] * 40 == Decimal("37582.00")
-    assert ct["active_energy_export"] == plain["active_energy_export"] * 40
+    (ct,) = _run_json([str(path), "-q", "--ct-ratio", "10/2"])  # primary already: see above
+    assert ct["current_l2"] == plain["current_l2"] * 5 == Decimal("4697.75")
+    assert ct["active_energy_export"] == plain["active_energy_export"] * 5
     assert ct["voltage_l3"] == plain["voltage_l3"] == 233
 
 

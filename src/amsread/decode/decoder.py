@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
-from amsread.contract import Reading
+from amsread.contract import Reading, implausible
 from amsread.cosem.apdu import decode_apdu
 from amsread.cosem.axdr import CosemDateTime
 from amsread.cosem.ciphering import ApduUnwrapper, Keys
@@ -225,12 +225,15 @@ def to_reading(
             clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
         else:
             values[slot.name] = _other_value(slot, raw, scaler)
-    if not values and clock is None:
+    dropped = tuple((k, v) for k, v in values.items() if implausible(k, v) is not None)
+    for k, _ in dropped:
+        del values[k]  # never printed silently: the pipeline counts and names it
+    if not values and clock is None and not dropped:
         raise LayoutError("the message carries no values")
     stamp = clock if clock is not None else message.date_time
     meter_time = _meter_time(stamp, manufacturer, options.meter_tz) if stamp is not None else None
     level = message.list_level if message.list_level is not None else _list_level(values)
-    return Reading(received_at, meter_time, manufacturer, level, values, message.layout, message)
+    return Reading(received_at, meter_time, manufacturer, level, values, message.layout, message, dropped)
 
 
 def _other_value(slot: Slot, raw: Any, scaler: int | None) -> Any:
