@@ -32,6 +32,7 @@ from amsread.decode.message import NUMBER, TEXT, TIME, Message, Slot
 from amsread.errors import LayoutError, NonFiniteValueError, ScalerError, ValueRangeError
 from amsread.meters import (
     CAPTURE_OBJECT_SCALERS,
+    DST_STATUS_MAKERS,
     HDLC_SOURCE_MAKERS,
     IMPLICIT_SCALERS,
     LAYOUTS,
@@ -186,8 +187,13 @@ def to_reading(
     message: Message,
     options: DecodeOptions,
     received_at: dt.datetime | None = None,
+    *,
+    previous: tuple[dt.datetime, Any] | None = None,
 ) -> Reading:
-    """Name, scale and unit every value of ``message`` by the contract, exactly."""
+    """Name, scale and unit every value of ``message`` by the contract, exactly.
+
+    ``previous`` is this meter's last clock and A+ counter, which place a local time of the
+    autumn hour that comes twice (``_meter_time``)."""
     manufacturer = message.manufacturer
     if options.manufacturer and not any(s.name == "list_version" for s in message.slots):
         manufacturer = options.manufacturer  # the frame cannot tell (list 1 has no list id)
@@ -231,7 +237,11 @@ def to_reading(
     if not values and clock is None and not dropped:
         raise LayoutError("the message carries no values")
     stamp = clock if clock is not None else message.date_time
-    meter_time = _meter_time(stamp, manufacturer, options.meter_tz) if stamp is not None else None
+    meter_time = (
+        _meter_time(stamp, manufacturer, options.meter_tz, previous, values.get(COUNTER))
+        if stamp is not None
+        else None
+    )
     level = message.list_level if message.list_level is not None else _list_level(values)
     return Reading(received_at, meter_time, manufacturer, level, values, message.layout, message, dropped)
 
@@ -263,10 +273,50 @@ def _datetime_or_none(raw: Any) -> CosemDateTime | None:
     return None
 
 
-def _meter_time(stamp: CosemDateTime, manufacturer: str | None, tz: dt.tzinfo) -> dt.datetime | None:
-    # Aidon NO sends deviation 0 all year (BB13 §4.1.6.1 makes it the UTC offset): it is not a UTC offset.
+def _after_the_first_pass(when: dt.datetime, counter: Any, last: dt.datetime, last_counter: Any) -> bool:
+    """Whether ``when`` (read in the first pass) cannot follow the meter's last clock: earlier than
+    it, or the same with the counter moved on."""
+    at, before = when.astimezone(dt.UTC), last.astimezone(dt.UTC)
+    return at < before or (at == before and counter is not None and counter != last_counter)
+
+
+#: The counter that tells the second pass of the autumn hour from a list sent again.
+COUNTER: Final = "active_energy_import"
+
+
+def _meter_time(
+    stamp: CosemDateTime,
+    manufacturer: str | None,
+    tz: dt.tzinfo,
+    previous: tuple[dt.datetime, Any] | None = None,
+    counter: Any = None,
+) -> dt.datetime | None:
+    """The meter's clock as an aware time.
+
+    Aidon NO sends deviation 0 all year (BB13 §4.1.6.1 makes it the UTC offset): it is not a UTC
+    offset. A local time without a usable deviation is ambiguous in the autumn hour that comes
+    twice (02:00-02:59 in Europe): the clock status's DST bit says which, for makers that set it
+    (Kamstrup); otherwise the order of arrival does: a time before this meter's previous one is the
+    second pass, in standard time, and so is the same time again with the A+ counter advanced (the
+    hourly list at the second 02:00; the same counter is a list sent again, which the pipeline
+    reports as stale). Ambiguous times come back with a fixed offset, so they compare
+    by the instant (a zone's own times compare by the wall clock).
+    """
     trust = not (manufacturer == "aidon" and stamp.deviation == 0)
-    return stamp.to_datetime(tz, use_deviation=trust)
+    when = stamp.to_datetime(tz, use_deviation=trust)
+    if when is None or when.tzinfo is not tz:
+        return when  # the deviation gave the offset, or no time at all
+    later = when.replace(fold=1)
+    if later.utcoffset() == when.utcoffset():
+        return when  # not in the hour that comes twice
+    if manufacturer in DST_STATUS_MAKERS:
+        second = not stamp.dst
+    else:
+        second = previous is not None and _after_the_first_pass(when, counter, *previous)
+    chosen = later if second else when
+    offset = chosen.utcoffset()
+    assert offset is not None
+    return chosen.replace(tzinfo=dt.timezone(offset), fold=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,6 +351,9 @@ class ReadingDecoder:
         self.unwrap: Unwrapper | None = ApduUnwrapper(self.options.keys)
         #: the manufacturer a list id named, by HDLC source address (see ``_named``)
         self._named_by_source: dict[bytes | None, str] = {}
+        #: each meter's last clock (by source address and maker): the order of arrival that
+        #: places the autumn hour that comes twice (``_meter_time``)
+        self._last_time: dict[tuple[bytes | None, str | None], tuple[dt.datetime, Any]] = {}
 
     def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
         """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
@@ -377,7 +430,11 @@ class ReadingDecoder:
             return None
         stamp = envelope.received_at
         received = dt.datetime.fromtimestamp(stamp).astimezone() if stamp is not None else None
-        return to_reading(msg, self.options, received)
+        meter = (envelope.source, msg.manufacturer)
+        reading = to_reading(msg, self.options, received, previous=self._last_time.get(meter))
+        if reading.meter_time is not None:
+            self._last_time[meter] = (reading.meter_time, reading.values.get(COUNTER))
+        return reading
 
 
 #: First bytes of APDUs the unwrap hook opens: general-glo-ciphering, general-block-transfer.

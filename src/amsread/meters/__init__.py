@@ -76,6 +76,12 @@ MAKER_OF_LIST: Final[dict[str, str]] = {
     **{t.name: m.name for m in MAKERS for t in m.triples},
 }
 
+#: Makers whose clock status sets the DST bit (bit 7) in summer: it tells the autumn hour that
+#: comes twice apart (the simulator's models say which makers set it).
+DST_STATUS_MAKERS: Final = frozenset(
+    model.manufacturer for m in MAKERS for model in m.models if model.dst_status
+)
+
 #: Layouts of a list 1 whose bytes two makers share (Aidon and the Landis+Gyr E350).
 SHARED_LIST1_LAYOUTS: Final = landisgyr.SHARES_AIDON_LIST1
 
