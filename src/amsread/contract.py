@@ -8,6 +8,7 @@ value's OBIS code and unit as sent.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
@@ -115,6 +116,7 @@ LIMITS: Final[tuple[Limit, ...]] = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def limit_for(name: str) -> Limit | None:
     """The plausibility limit of a value name, if it has one."""
     for limit in LIMITS:
@@ -125,8 +127,10 @@ def limit_for(name: str) -> Limit | None:
 
 def implausible(name: str, value: Any) -> Limit | None:
     """The limit ``value`` breaks, or None when it is plausible (or has no limit)."""
+    if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+        return None
     limit = limit_for(name)
-    if limit is None or not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+    if limit is None:
         return None
     return limit if not limit.low <= value <= limit.high else None
 

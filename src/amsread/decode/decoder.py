@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
-from amsread.contract import Reading, implausible
+from amsread.contract import Limit, Reading, limit_for
 from amsread.cosem.apdu import decode_apdu
 from amsread.cosem.axdr import CosemDateTime
 from amsread.cosem.ciphering import ApduUnwrapper, Keys
@@ -201,6 +201,7 @@ def to_reading(
         (manufacturer or "", "*")
     )
     values: dict[str, Any] = {}
+    dropped: list[tuple[str, Any]] = []
     clock: CosemDateTime | None = None
     ct = Fraction(options.ct_ratio) if options.ct_ratio is not None else None
     for slot, raw, scaler in zip(message.slots, message.values, message.scalers, strict=True):
@@ -224,6 +225,11 @@ def to_reading(
                     value = _bounded(slot, times_ratio(value, ct))
             except decimal.DecimalException as e:
                 raise ValueRangeError(f"{slot.name} ({slot.code}): {raw} cannot be scaled ({e!r})") from e
+            name = slot.name
+            limit = _LIMITS[name] if name in _LIMITS else _LIMITS.setdefault(name, limit_for(name))
+            if limit is not None and not limit.low <= value <= limit.high:
+                dropped.append((slot.name, value))  # never printed silently: the pipeline tells
+                continue
             values[slot.name] = value
         elif kind == TEXT:
             values[slot.name] = _text(raw)
@@ -231,9 +237,6 @@ def to_reading(
             clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
         else:
             values[slot.name] = _other_value(slot, raw, scaler)
-    dropped = tuple((k, v) for k, v in values.items() if implausible(k, v) is not None)
-    for k, _ in dropped:
-        del values[k]  # never printed silently: the pipeline counts and names it
     if not values and clock is None and not dropped:
         raise LayoutError("the message carries no values")
     stamp = clock if clock is not None else message.date_time
@@ -243,7 +246,9 @@ def to_reading(
         else None
     )
     level = message.list_level if message.list_level is not None else _list_level(values)
-    return Reading(received_at, meter_time, manufacturer, level, values, message.layout, message, dropped)
+    return Reading(
+        received_at, meter_time, manufacturer, level, values, message.layout, message, tuple(dropped)
+    )
 
 
 def _other_value(slot: Slot, raw: Any, scaler: int | None) -> Any:
@@ -280,6 +285,13 @@ def _after_the_first_pass(when: dt.datetime, counter: Any, last: dt.datetime, la
     return at < before or (at == before and counter is not None and counter != last_counter)
 
 
+#: The latest local hour a time-zone change repeats (Europe: 02, or 01 in London and Lisbon):
+#: later times need no look at the zone's folds, which costs a frame microseconds.
+LAST_REPEATED_HOUR: Final = 3
+
+#: Each value name's plausibility limit (``contract.LIMITS``), looked up once per name.
+_LIMITS: dict[str, Limit | None] = {}
+
 #: The counter that tells the second pass of the autumn hour from a list sent again.
 COUNTER: Final = "active_energy_import"
 
@@ -304,8 +316,8 @@ def _meter_time(
     """
     trust = not (manufacturer == "aidon" and stamp.deviation == 0)
     when = stamp.to_datetime(tz, use_deviation=trust)
-    if when is None or when.tzinfo is not tz:
-        return when  # the deviation gave the offset, or no time at all
+    if when is None or when.tzinfo is not tz or when.hour > LAST_REPEATED_HOUR:
+        return when  # the deviation gave the offset, no time at all, or a time of day never repeated
     later = when.replace(fold=1)
     if later.utcoffset() == when.utcoffset():
         return when  # not in the hour that comes twice
@@ -370,16 +382,20 @@ class ReadingDecoder:
         Aidon and the L+G E350 share (``SHARED_LIST1_LAYOUTS``) names nobody: it takes the name
         an earlier list of the same address gave, else none (never the guess from its shape).
         """
-        if any(s.name == "list_version" for s in msg.slots):
-            if msg.manufacturer is not None:
-                self._named_by_source[source] = msg.manufacturer
-            return msg
         if (
             msg.layout in SHARED_LIST1_LAYOUTS
             and len(msg.slots) == 1
             and msg.slots[0].name == "active_power_import"
         ):
-            return replace(msg, manufacturer=self._named_by_source.get(source))
+            named = self._named_by_source.get(source)
+            return msg if named == msg.manufacturer else replace(msg, manufacturer=named)
+        maker = msg.manufacturer
+        if (
+            maker is not None
+            and self._named_by_source.get(source) != maker
+            and any(s.name == "list_version" for s in msg.slots)
+        ):
+            self._named_by_source[source] = maker  # a list id named it (checked once per change)
         return msg
 
     def _message(self, apdu: bytes, source: bytes | None) -> tuple[Message, bool] | None:
