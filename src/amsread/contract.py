@@ -8,7 +8,9 @@ value's OBIS code and unit as sent.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Final
 
 from amsread.decode.message import OTHER, Message
@@ -73,6 +75,71 @@ PHASE_KEYS: Final = tuple(
 
 
 @dataclass(frozen=True, slots=True)
+class Limit:
+    """The values a quantity can take on any HAN-port meter (docs/output-contract.md, "Plausible
+    values"); outside them the value is no measurement, and ``cause`` says what usually made it."""
+
+    quantity: str
+    """The value names it covers: the name itself or ``<quantity>_...`` (``voltage_l1``)."""
+    low: Decimal
+    high: Decimal
+    unit: str
+    cause: str
+
+    def covers(self, name: str) -> bool:
+        return name == self.quantity or name.startswith(self.quantity + "_")
+
+
+#: Plausibility limits, as data. Phase voltage: low-voltage grids are 230 V (230/400 V TN, 230 V
+#: IT), +10 % tolerance; even a line-to-line voltage stays below 500 V. Current: direct meters
+#: are rated up to 100-120 A, and a CT meter on the largest distribution transformer a
+#: low-voltage HAN meter sits behind (2.5 MVA at 400 V: 3.6 kA) stays below 5 kA. Power factor:
+#: a cosine, -1 to 1 (BB13 §4.3.2 register 13.7.0).
+LIMITS: Final[tuple[Limit, ...]] = (
+    Limit(
+        "voltage",
+        Decimal(0),
+        Decimal(500),
+        "V",
+        "a missing scaler (a value in 0.1 V read as volts) or a misread layout",
+    ),
+    Limit(
+        "current",
+        Decimal(-5000),
+        Decimal(5000),
+        "A",
+        "a missing scaler (a value in mA or 0.01 A read as amperes), a wrong --ct-ratio or a misread layout",
+    ),
+    Limit(
+        "power_factor",
+        Decimal(-1),
+        Decimal(1),
+        "",
+        "a missing scaler (a value in 0.001 read as a whole) or a misread layout",
+    ),
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def limit_for(name: str) -> Limit | None:
+    """The plausibility limit of a value name, if it has one."""
+    for limit in LIMITS:
+        if limit.covers(name):
+            return limit
+    return None
+
+
+def implausible(name: str, value: Any) -> Limit | None:
+    """The limit ``value`` breaks, or None when it is plausible (or has no limit)."""
+    if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+        return None
+    limit = limit_for(name)
+    if limit is None:
+        return None
+    return limit if not limit.low <= value <= limit.high else None
+
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """One reading, in the names, units and order of the output contract.
 
@@ -88,6 +155,8 @@ class Reading:
     values: dict[str, Any] = field(default_factory=dict)
     layout: str = ""
     message: Message | None = None
+    implausible: tuple[tuple[str, Any], ...] = ()
+    """Values left out because no meter can mean them (``LIMITS``): name and value as decoded."""
 
     @property
     def units(self) -> dict[str, str]:

@@ -26,7 +26,8 @@ from helpers.vectors import raw
 
 AIDON_L1 = raw("doc_aidon_6534_list1")  # P+ 512 W
 AIDON_L1_HEX = AIDON_L1.hex()
-AIDON_L1_JSON = '{"manufacturer": "aidon", "list": 1, "active_power_import": 512}'
+#: A lone Aidon list 1 names no maker: the L+G E350 sends the same bytes (issue 13).
+AIDON_L1_JSON = '{"list": 1, "active_power_import": 512}'
 AIDON_L3 = raw(
     "amshan_aidon6525_list3_1"
 )  # voltage_l1 227.6 V: 2276 x 0.1 in binary floats is 227.60000000000002
@@ -39,7 +40,8 @@ AIDON_L3_ROW = (
     "1.3,,0.9,227.6,230.3,230.9,22721.38,0.00,582.43,1708.43"
 )
 KAMSTRUP_1P_ROW = ",2022-02-05T13:00:10+01:00,kamstrup,2,Kamstrup_V0001,5706567271533207,6861111BN242101040,616,0,83,0,2.90,,,226,,,,,,"
-AIDON_L1_ROW = ",,aidon,1,,,,512" + "," * 13
+AIDON_L1_ROW = ",,,1,,,,512" + "," * 13  # a lone list 1 names no maker (issue 13)
+AIDON_L1_NAMED_ROW = ",,aidon,1,,,,512" + "," * 13  # after a list 3 of the same meter
 
 LLC = b"\xe6\xe7\x00"
 
@@ -94,7 +96,7 @@ def test_decode_listing() -> None:
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split() == ["meter_time", "-"]
-    assert lines[1].split() == ["manufacturer", "aidon"]
+    assert lines[1].split() == ["manufacturer", "-"]
     assert lines[2].split()[:2] == ["list", "1"]
     assert lines[3].split() == ["active_power_import", "512", "W", "1-0:1.7.0.255"]
     assert len(lines) == 4
@@ -122,7 +124,8 @@ def test_decode_file(form: str, tmp_path: Path) -> None:
     code, out, err = run("decode", "--json", capture(tmp_path, content))
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == 2 and lines[1] == AIDON_L1_JSON
+    # the list 3 before it named the meter, so this list 1 is Aidon's (issue 13)
+    assert len(lines) == 2 and lines[1] == '{"manufacturer": "aidon", "list": 1, "active_power_import": 512}'
     assert json.loads(lines[0], parse_float=Decimal)["voltage_l1"] == Decimal("227.6")
 
 
@@ -203,7 +206,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_csv_header_once_and_exact_rows(tmp_path: Path) -> None:
     code, out, err = run("csv", capture(tmp_path, AIDON_L3 + KAMSTRUP_1P + AIDON_L1))
     assert code == 0, err
-    assert out.splitlines() == [HEADER, AIDON_L3_ROW, KAMSTRUP_1P_ROW, AIDON_L1_ROW]
+    assert out.splitlines() == [HEADER, AIDON_L3_ROW, KAMSTRUP_1P_ROW, AIDON_L1_NAMED_ROW]
     assert out.count("received_at") == 1
     assert err.strip() == "3 frames: 3 readings; 609 bytes, 0 discarded"
 
@@ -220,7 +223,7 @@ def test_csv_values_are_exact_decimals(tmp_path: Path) -> None:
 def test_csv_no_header(tmp_path: Path) -> None:
     code, out, _ = run("csv", "--no-header", capture(tmp_path, AIDON_L3 + AIDON_L1))
     assert code == 0
-    assert out.splitlines() == [AIDON_L3_ROW, AIDON_L1_ROW]
+    assert out.splitlines() == [AIDON_L3_ROW, AIDON_L1_NAMED_ROW]
 
 
 def test_csv_columns_order_and_absent_values(tmp_path: Path) -> None:

@@ -83,6 +83,15 @@ def test_flat_and_generic_give_identical_readings(v: dict[str, Any], options: De
         assert _comparable(a) == _comparable(b)
 
 
+#: Captures only the generic road reads: Iskra's register structure, and the Slovenian positional
+#: lists (read by count and type, issue 13).
+GENERIC_ONLY = {"issue_iskra_am550_segmented"} | {
+    v["name"]
+    for v in plain_vectors()
+    if v["name"].startswith(("amsreader_gh615_", "amsreader_gh869_", "amsreader_gh956_"))
+}
+
+
 @pytest.mark.parametrize("list_id", [b"KFM_002", b"XYZ_001"])
 def test_kaifa_positional_list_needs_its_list_id(list_id: bytes) -> None:
     (info,) = infos("fw_kaifa_list2_1")
@@ -94,10 +103,10 @@ def test_kaifa_positional_list_needs_its_list_id(list_id: bytes) -> None:
 
 def test_every_capture_but_iskra_takes_the_fast_road() -> None:
     generic = {v["name"] for v in plain_vectors() for r in decode(v["name"])[0] if r.layout not in COMPILED}
-    assert generic == {"issue_iskra_am550_segmented"}
+    assert generic == GENERIC_ONLY
 
 
-@pytest.mark.parametrize("v", plain_params(exclude={"issue_iskra_am550_segmented"}))
+@pytest.mark.parametrize("v", plain_params(exclude=GENERIC_ONLY))
 def test_compiled_and_interpreted_declarations_agree(v: dict[str, Any]) -> None:
     for body, cl in _known(v):
         compiled = _fields(cl.compiled.parse(body))
@@ -107,7 +116,7 @@ def test_compiled_and_interpreted_declarations_agree(v: dict[str, Any]) -> None:
         assert all(k[0] in "vsu" and k[1:].isdigit() for k in compiled), sorted(compiled)
 
 
-@pytest.mark.parametrize("v", plain_params(exclude={"issue_iskra_am550_segmented"}))
+@pytest.mark.parametrize("v", plain_params(exclude=GENERIC_ONLY))
 def test_exactly_one_layout_matches(v: dict[str, Any]) -> None:
     for body, cl in _known(v):
         matches = []
@@ -145,7 +154,7 @@ def _expected_leaves(layout: Layout, parsed: Any) -> Iterator[tuple[int, Any]]:
             yield TAG.ENUM, parsed[f"u{i}"]
 
 
-@pytest.mark.parametrize("v", plain_params(exclude={"issue_iskra_am550_segmented"}))
+@pytest.mark.parametrize("v", plain_params(exclude=GENERIC_ONLY))
 def test_generic_data_tree_agrees_with_flat_parse(v: dict[str, Any]) -> None:
     for body, cl in _known(v):
         tree = Data.parse(body)
@@ -154,7 +163,7 @@ def test_generic_data_tree_agrees_with_flat_parse(v: dict[str, Any]) -> None:
         assert list(_leaves(tree)) == list(_expected_leaves(cl.layout, cl.compiled.parse(body)))
 
 
-@pytest.mark.parametrize("v", plain_params(exclude={"issue_iskra_am550_segmented"}))
+@pytest.mark.parametrize("v", plain_params(exclude=GENERIC_ONLY))
 def test_layout_rebuilds_the_body(v: dict[str, Any]) -> None:
     for body, cl in _known(v):
         parsed = _fields(cl.compiled.parse(body))

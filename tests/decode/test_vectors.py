@@ -23,7 +23,8 @@ from amsread.cli.main import cli
 from amsread.contract import COLUMNS, Reading
 from amsread.cosem.apdu import decode_head
 from amsread.cosem.axdr import CosemDateTime
-from amsread.decode.decoder import DecodeOptions
+from amsread.decode.decoder import DecodeOptions, ReadingDecoder
+from amsread.decode.pipeline import Pipeline
 from amsread.formats import format_value
 from amsread.meters import BY_NAME
 from amsread.obis import _BY_CDEF
@@ -54,17 +55,53 @@ OPTIONS: dict[str, DecodeOptions] = {
 #: Where the reference is wrong or undecidable: what we expect instead, and why.
 REFERENCE_CORRECTIONS: dict[str, tuple[dict[str, Any], str]] = {
     "fw_landisgyr_list1_1": (
-        {"manufacturer": "aidon"},
+        {"manufacturer": None},
         "an L+G E350 list 1 is byte for byte an Aidon list 1 (same addresses, layout, OBIS, scaler; "
-        "no list id): the frame cannot tell, so without --meter it reads as aidon "
-        "(test_landisgyr_list1_needs_the_meter_hint)",
+        "no list id): alone, the frame cannot tell, so without --meter or an earlier list 2 it names "
+        "no maker (test_landisgyr_list1_needs_the_meter_hint)",
     ),
+    "amsreader_lngraw_lg_e350_no_zff1_list1_1": (
+        {"manufacturer": None},
+        "the same L+G E350 list 1: 'landisgyr' follows only from the list 2 of the same stream, "
+        "which this one-frame capture does not hold (test_landisgyr_list1_needs_the_meter_hint)",
+    ),
+    **{
+        name: (
+            {"manufacturer": None},
+            "an Aidon list 1 alone: the same bytes an L+G E350 sends (same addresses, OBIS code, "
+            "scaler, no list id), so alone it names no maker either; the reference's 'aidon' comes "
+            "from knowing the meter, not from the frame (test_landisgyr_list1_needs_the_meter_hint)",
+        )
+        for name in (
+            "doc_aidon_6534_list1",
+            "amshan_aidon6525_list1_2",
+            "amshan_aidon_list1_1",
+            "hassams_aidon6534_list1_1",
+        )
+    },
 }
 
 #: Contract columns we fill that a reference leaves out, with the value we must give.
 REFERENCE_LACKS: dict[str, dict[str, Any]] = {
     # The Danish CT reference omits the manufacturer; its list id names Kamstrup.
     "fw_kamstrup_dklist_1": {"manufacturer": "kamstrup"},
+    # The Slovenian Iskra references leave out the manufacturer; the positional lists are Iskra's
+    # (the meters' logical device names start with ISK).
+    **{
+        name: {"manufacturer": "iskra"}
+        for name in (
+            "amsreader_gh615_iskra_am550_si_15min_2",
+            "amsreader_gh615_iskra_am550_si_5s_2",
+            "amsreader_gh615_iskra_am550_si_5s_3",
+            "amsreader_gh615_iskra_am550_si_5s_4",
+            "amsreader_gh615_iskra_am550_si_celje_2",
+            "amsreader_gh869_iskra_am550_si_1p_1",
+            "amsreader_gh869_iskra_am550_si_1p_2",
+            "amsreader_gh869_iskra_am550_si_1p_3",
+            "amsreader_gh956_iskra_am550_si_15min_1",
+            "amsreader_gh956_iskra_am550_si_1s_1",
+        )
+    },
 }
 
 #: The Norwegian list level of every capture, judged by hand from its content (han-protocol.md
@@ -153,6 +190,37 @@ EXPECTED_LIST: dict[str, int | None] = {
     "hassams_kamstrup6841138_list1_1": 2,
     "hassams_kamstrup_list2_1": 3,
     "issue_iskra_am550_segmented": None,
+    "amsreader_em001_11_kamstrup6841131_list2_1": 2,
+    "amsreader_em001_7_kamstrup6841131_list2_1": 2,
+    "amsreader_em001_8_kamstrup6841131_list2_1": 2,
+    "amsreader_em001_9_kamstrup6841131_list2_1": 2,
+    "amsreader_frames_aidon6534_list3_1": 3,
+    "amsreader_frames_aidon6534_list3_2": 3,
+    "amsreader_frames_aidon6534_list3_3": 3,
+    "amsreader_frames_kaifa_ma304h3e_list2_2017_1": 2,
+    "amsreader_frames_kaifa_ma304h4_list1_1": 1,
+    "amsreader_frames_kamstrup6861111_1p_list2_1": 2,
+    "amsreader_gh615_iskra_am550_si_15min_2": None,
+    "amsreader_gh615_iskra_am550_si_5s_2": None,
+    "amsreader_gh615_iskra_am550_si_5s_3": None,
+    "amsreader_gh615_iskra_am550_si_5s_4": None,
+    "amsreader_gh615_iskra_am550_si_celje_2": None,
+    "amsreader_gh869_iskra_am550_si_1p_1": None,
+    "amsreader_gh869_iskra_am550_si_1p_2": None,
+    "amsreader_gh869_iskra_am550_si_1p_3": None,
+    "amsreader_gh956_iskra_am550_si_15min_1": None,
+    "amsreader_gh956_iskra_am550_si_1s_1": None,
+    "amsreader_lngraw_lg_e350_no_zff1_list1_1": 1,
+    "amsreader_lngraw_lg_e350_no_zff1_list2_1": 2,
+    "amsreader_lngraw_lg_e350_no_zff1_list2_2": 2,
+    "elwiz_hex_kaifa_ma304h3e_list2_20230331_0850": 2,
+    "elwiz_hex_kaifa_ma304h3e_list2_20230331_120001": 2,
+    "elwiz_hex_kaifa_ma304h3e_list2_20230331_132001": 2,
+    "elwiz_hex_kaifa_ma304h3e_list2_20230331_144001": 2,
+    "elwiz_hex_kaifa_ma304h3e_list3_20230331_1000": 3,
+    "elwiz_hex_kaifa_ma304h3e_list3_20230331_1100": 3,
+    "elwiz_hex_kaifa_ma304h3e_list3_20230331_120012": 3,
+    "elwiz_hex_kaifa_ma304h3e_list3_20230331_140011": 3,
 }
 
 #: Decimals each vendor's resolution gives in the contract unit (output-contract.md "Numbers are
@@ -304,6 +372,8 @@ def _resolution_key(v: dict[str, Any], reading: Reading) -> str:
         return "kamstrup-se"
     if reading.values.get("list_version") == "EMBRIQ_V1_1":
         return "landisgyr"
+    if reading.layout == "aidon-list1" and reading.manufacturer is None:
+        return "aidon"  # P+ alone, in W: the same resolution for both makers
     assert reading.manufacturer is not None
     return reading.manufacturer
 
@@ -334,9 +404,20 @@ def test_landisgyr_list1_needs_the_meter_hint() -> None:
     differ = [i for i in range(44) if lg[i] != aidon[i]]
     assert differ and all(32 <= i < 36 or 40 <= i < 43 for i in differ), differ
 
+    # alone, neither names a maker: the shape is both makers' (issue 13)
     plain = one("fw_landisgyr_list1_1")
-    assert (plain.manufacturer, plain.list, plain.layout) == ("aidon", 1, "aidon-list1")
+    assert (plain.manufacturer, plain.list, plain.layout) == (None, 1, "aidon-list1")
     assert plain.values == {"active_power_import": 9460}
+    assert one("doc_aidon_6534_list1").manufacturer is None
+    assert one("fw_landisgyr_list1_1", use_layouts=False).manufacturer is None
+
+    # after a list 2 of the same address, the list 1 is that meter's
+    lg_stream = ReadingDecoder()
+    pipeline = Pipeline()
+    named = list(pipeline.readings([raw("fw_landisgyr_list2_1") + lg], decoder=lg_stream))
+    assert [r.manufacturer for r in named] == ["landisgyr", "landisgyr"]
+    aidon_stream = list(Pipeline().readings([raw("doc_aidon_6534_list2") + aidon], decoder=ReadingDecoder()))
+    assert [r.manufacturer for r in aidon_stream] == ["aidon", "aidon"]
 
     hinted = one("fw_landisgyr_list1_1", DecodeOptions(manufacturer="landisgyr"))
     assert (hinted.manufacturer, hinted.list) == ("landisgyr", 1)
@@ -356,7 +437,7 @@ def test_meter_hint_never_overrides_a_list_id() -> None:
 def test_landisgyr_list1_cli_meter_option(tmp_path: Path) -> None:
     path = tmp_path / "lg.bin"
     path.write_bytes(raw("fw_landisgyr_list1_1"))
-    assert _run_json([str(path), "-q"]) == [{"manufacturer": "aidon", "list": 1, "active_power_import": 9460}]
+    assert _run_json([str(path), "-q"]) == [{"list": 1, "active_power_import": 9460}]
     assert _run_json([str(path), "-q", "--meter", "landisgyr"]) == [
         {"manufacturer": "landisgyr", "list": 1, "active_power_import": 9460}
     ]
@@ -487,11 +568,13 @@ def test_danish_ct_meter_reference_scale() -> None:
 
 
 def test_ct_ratio_multiplies_current_power_energy_not_voltage() -> None:
+    # this CT meter already reports primary currents (up to 939.55 A): a ratio of 40 would make
+    # them 37 kA, which the plausibility limit leaves out (issue 13), so 5 shows the arithmetic
     plain = one("fw_kamstrup_dklist_1")
-    scaled = one("fw_kamstrup_dklist_1", DecodeOptions(ct_ratio=Decimal(40)))
+    scaled = one("fw_kamstrup_dklist_1", DecodeOptions(ct_ratio=Decimal(5)))
     for key in CT_QUANTITIES:
-        assert scaled.values[key] == plain.values[key] * 40, key
-    assert scaled.values["current_l1"] == Decimal("36399.60")
+        assert scaled.values[key] == plain.values[key] * 5, key
+    assert scaled.values["current_l1"] == Decimal("4549.95")
     for key in ("voltage_l1", "voltage_l2", "voltage_l3", "power_factor", "power_factor_l1", "list_version"):
         assert scaled.values[key] == plain.values[key], key
     assert scaled.meter_time == plain.meter_time
@@ -502,9 +585,9 @@ def test_ct_ratio_on_cli(tmp_path: Path) -> None:
     path = tmp_path / "dk.bin"
     path.write_bytes(raw("fw_kamstrup_dklist_1"))
     (plain,) = _run_json([str(path), "-q"])
-    (ct,) = _run_json([str(path), "-q", "--ct-ratio", "200/5"])
-    assert ct["current_l2"] == plain["current_l2"] * 40 == Decimal("37582.00")
-    assert ct["active_energy_export"] == plain["active_energy_export"] * 40
+    (ct,) = _run_json([str(path), "-q", "--ct-ratio", "10/2"])  # primary already: see above
+    assert ct["current_l2"] == plain["current_l2"] * 5 == Decimal("4697.75")
+    assert ct["active_energy_export"] == plain["active_energy_export"] * 5
     assert ct["voltage_l3"] == plain["voltage_l3"] == 233
 
 

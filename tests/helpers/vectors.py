@@ -18,9 +18,14 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 Kind = Literal["valid", "invalid"]
 
 #: Valid captures that are not HDLC at all (M-Bus long frames, han-protocol.md §5.8).
-NOT_HDLC = frozenset({"fw_kaifa_mbus-gcm_1"})
+NOT_HDLC = frozenset({"fw_kaifa_mbus-gcm_1", "evn_netznoe_doc_kaifa_ma309_mbus_gcm_1"})
 #: HDLC frames per valid capture where it is not one; every other capture is one frame.
-FRAME_COUNTS = {"fw_landisgyr_gbt_1": 3, "issue_iskra_am550_segmented": 3}
+FRAME_COUNTS = {
+    "fw_landisgyr_gbt_1": 3,
+    "issue_iskra_am550_segmented": 3,
+    "scs_lg_e450_ch_gbt_mbus_channels_1": 3,
+    "scs_lg_e570_ch_vse2026_noload_1": 4,
+}
 
 
 @functools.cache

@@ -82,7 +82,7 @@ def test_sparkline_scales_and_leaves_unknown_time_blank() -> None:
 
 def test_reading_line_is_one_readable_line_per_reading() -> None:
     readings = decode(pushes())
-    assert reading_line(readings[0]) == "-  aidon  list 1  P+ 1057 W"
+    assert reading_line(readings[0]) == "-  ?  list 1  P+ 1057 W"  # a lone list 1 names no maker
     assert reading_line(readings[1]) == (
         "-  aidon  list 2  P+ 1031 W  P- 0 W  Q+ 164 var  Q- 0 var  I 1.5/1.5/1.6 A  U 227.7/227.0/229.1 V"
         "  AIDON_V0001  7359992890941742  6534"

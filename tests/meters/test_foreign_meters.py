@@ -303,15 +303,16 @@ def test_capture_objects_rule() -> None:
     assert r.layout == "generic:capture-objects"
     assert r.meter_time == dt.datetime(2024, 2, 29, 22, 48, 50, tzinfo=CET)
     # push setup entries and the scaler-unit attribute are not readings; power factor has no
-    # implicit scaler (none is documented), so it stays as sent
+    # implicit scaler (none is documented): 950 is no power factor, so it is left out and
+    # reported as implausible, never printed (issue 13)
     assert r.values == {
         "meter_id": "63326413",
         "active_power_import": 362,
         "current_l1": d("0.51"),
         "voltage_l1": 231,
         "active_energy_import": d("2302.502"),
-        "power_factor": 950,
     }
+    assert r.implausible == (("power_factor", 950),)
     assert CAPTURE_OBJECT_SCALERS == {"current": -2, "voltage": 0, "power": 0, "energy": 0}
 
 

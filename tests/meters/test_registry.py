@@ -36,6 +36,7 @@ def test_each_maker_module_holds_its_facts() -> None:
         b"LGZ": "landisgyr",
         b"ISK": "iskra",
         b"SAG": "sagemcom",
+        b"SMS": "siemens",
     }
     assert {name: str(s) for name, s in PRESETS.items()} == {
         "aidon": "2400 8E1",

@@ -71,7 +71,7 @@ def test_small_fixtures_have_no_flag_inside() -> None:
 
 def test_reference_walker_counts() -> None:
     counts = {v["name"]: len(walk_frames(raw(v))) for v in hdlc_captures()}
-    assert len(counts) == len(vectors("valid")) - len(NOT_HDLC) == 82
+    assert len(counts) == len(vectors("valid")) - len(NOT_HDLC) == 124
     assert {k: n for k, n in counts.items() if n != 1} == FRAME_COUNTS
 
 

@@ -15,7 +15,7 @@ import construct as c
 from construct import this
 
 from amsread.cosem.axdr import PARSE_ERRORS, CosemDateTime, Data, plain, short
-from amsread.cosem.tags import DATA_NOTIFICATION
+from amsread.cosem.tags import DATA_NOTIFICATION, TAG
 from amsread.errors import DecodeError, UnsupportedApduError
 
 #: The date-time field of a data-notification, in all three forms met on real meters
@@ -56,6 +56,9 @@ class Apdu:
     body: Any
     body_tag: int
     """The body's own A-XDR tag: array (Aidon) or structure (Kaifa, Kamstrup, Iskra)."""
+    element_tags: tuple[int, ...] = ()
+    """The A-XDR tag of each element of the body: positional lists are told apart by their types
+    (a long-unsigned and a double-long-unsigned both become an int in ``body``)."""
 
 
 def _require_notification(apdu: bytes) -> None:
@@ -91,4 +94,5 @@ def decode_apdu(apdu: bytes) -> Apdu:
         CosemDateTime.from_bytes(stamp) if stamp is not None else None,
         plain(body),
         body.tag,
+        tuple(e.tag for e in body.value) if body.tag in (TAG.ARRAY, TAG.STRUCTURE) else (),
     )

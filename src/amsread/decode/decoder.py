@@ -6,7 +6,9 @@ A-XDR tree walked by its shape into ``Item``s (``decode.generic``: any other wel
 applies the scaler (from the frame where the meter sends one, else the vendor's implicit scaler from
 ``IMPLICIT_SCALERS``) exactly, with ``Decimal``, and names each value by ``obis.info_for``.
 
-Nothing is carried from one message to the next: a list 1 reading has no meter id.
+Little is carried from one message to the next (a list 1 reading has no meter id): only the
+manufacturer a list id named, per HDLC source address, for the lone list 1 whose bytes Aidon and
+the Landis+Gyr E350 share.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from fractions import Fraction
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
-from amsread.contract import Reading
+from amsread.contract import Limit, Reading, limit_for
 from amsread.cosem.apdu import decode_apdu
 from amsread.cosem.axdr import CosemDateTime
 from amsread.cosem.ciphering import ApduUnwrapper, Keys
@@ -31,6 +33,7 @@ from amsread.decode.p1 import p1_reading
 from amsread.errors import LayoutError, NonFiniteValueError, ScalerError, ValueRangeError
 from amsread.meters import (
     CAPTURE_OBJECT_SCALERS,
+    DST_STATUS_MAKERS,
     HDLC_SOURCE_MAKERS,
     IMPLICIT_SCALERS,
     LAYOUTS,
@@ -38,6 +41,8 @@ from amsread.meters import (
     MAKER_OF_LIST,
     MAKER_OF_STYLE,
     POSITIONAL_LISTS,
+    SHARED_LIST1_LAYOUTS,
+    TRIPLE_LISTS,
     maker_of_system_title,
 )
 from amsread.text import visible
@@ -200,8 +205,13 @@ def to_reading(
     message: Message,
     options: DecodeOptions,
     received_at: dt.datetime | None = None,
+    *,
+    previous: tuple[dt.datetime, Any] | None = None,
 ) -> Reading:
-    """Name, scale and unit every value of ``message`` by the contract, exactly."""
+    """Name, scale and unit every value of ``message`` by the contract, exactly.
+
+    ``previous`` is this meter's last clock and A+ counter, which place a local time of the
+    autumn hour that comes twice (``_meter_time``)."""
     manufacturer = message.manufacturer
     if options.manufacturer and not any(s.name == "list_version" for s in message.slots):
         manufacturer = options.manufacturer  # the frame cannot tell (list 1 has no list id)
@@ -209,6 +219,7 @@ def to_reading(
         (manufacturer or "", "*")
     )
     values: dict[str, Any] = {}
+    dropped: list[tuple[str, Any]] = []
     clock: CosemDateTime | None = None
     ct = Fraction(options.ct_ratio) if options.ct_ratio is not None else None
     for slot, raw, scaler in zip(message.slots, message.values, message.scalers, strict=True):
@@ -232,6 +243,11 @@ def to_reading(
                     value = _bounded(slot, times_ratio(value, ct))
             except decimal.DecimalException as e:
                 raise ValueRangeError(f"{slot.name} ({slot.code}): {raw} cannot be scaled ({e!r})") from e
+            name = slot.name
+            limit = _LIMITS[name] if name in _LIMITS else _LIMITS.setdefault(name, limit_for(name))
+            if limit is not None and not limit.low <= value <= limit.high:
+                dropped.append((slot.name, value))  # never printed silently: the pipeline tells
+                continue
             values[slot.name] = value
         elif kind == TEXT:
             values[slot.name] = _text(raw)
@@ -239,12 +255,18 @@ def to_reading(
             clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
         else:
             values[slot.name] = _other_value(slot, raw, scaler)
-    if not values and clock is None:
+    if not values and clock is None and not dropped:
         raise LayoutError("the message carries no values")
     stamp = clock if clock is not None else message.date_time
-    meter_time = _meter_time(stamp, manufacturer, options.meter_tz) if stamp is not None else None
+    meter_time = (
+        _meter_time(stamp, manufacturer, options.meter_tz, previous, values.get(COUNTER))
+        if stamp is not None
+        else None
+    )
     level = message.list_level if message.list_level is not None else _list_level(values)
-    return Reading(received_at, meter_time, manufacturer, level, values, message.layout, message)
+    return Reading(
+        received_at, meter_time, manufacturer, level, values, message.layout, message, tuple(dropped)
+    )
 
 
 def _other_value(slot: Slot, raw: Any, scaler: int | None) -> Any:
@@ -274,10 +296,57 @@ def _datetime_or_none(raw: Any) -> CosemDateTime | None:
     return None
 
 
-def _meter_time(stamp: CosemDateTime, manufacturer: str | None, tz: dt.tzinfo) -> dt.datetime | None:
-    # Aidon NO sends deviation 0 all year (BB13 §4.1.6.1 makes it the UTC offset): it is not a UTC offset.
+def _after_the_first_pass(when: dt.datetime, counter: Any, last: dt.datetime, last_counter: Any) -> bool:
+    """Whether ``when`` (read in the first pass) cannot follow the meter's last clock: earlier than
+    it, or the same with the counter moved on."""
+    at, before = when.astimezone(dt.UTC), last.astimezone(dt.UTC)
+    return at < before or (at == before and counter is not None and counter != last_counter)
+
+
+#: The latest local hour a time-zone change repeats (Europe: 02, or 01 in London and Lisbon):
+#: later times need no look at the zone's folds, which costs a frame microseconds.
+LAST_REPEATED_HOUR: Final = 3
+
+#: Each value name's plausibility limit (``contract.LIMITS``), looked up once per name.
+_LIMITS: dict[str, Limit | None] = {}
+
+#: The counter that tells the second pass of the autumn hour from a list sent again.
+COUNTER: Final = "active_energy_import"
+
+
+def _meter_time(
+    stamp: CosemDateTime,
+    manufacturer: str | None,
+    tz: dt.tzinfo,
+    previous: tuple[dt.datetime, Any] | None = None,
+    counter: Any = None,
+) -> dt.datetime | None:
+    """The meter's clock as an aware time.
+
+    Aidon NO sends deviation 0 all year (BB13 §4.1.6.1 makes it the UTC offset): it is not a UTC
+    offset. A local time without a usable deviation is ambiguous in the autumn hour that comes
+    twice (02:00-02:59 in Europe): the clock status's DST bit says which, for makers that set it
+    (Kamstrup); otherwise the order of arrival does: a time before this meter's previous one is the
+    second pass, in standard time, and so is the same time again with the A+ counter advanced (the
+    hourly list at the second 02:00; the same counter is a list sent again, which the pipeline
+    reports as stale). Ambiguous times come back with a fixed offset, so they compare
+    by the instant (a zone's own times compare by the wall clock).
+    """
     trust = not (manufacturer == "aidon" and stamp.deviation == 0)
-    return stamp.to_datetime(tz, use_deviation=trust)
+    when = stamp.to_datetime(tz, use_deviation=trust)
+    if when is None or when.tzinfo is not tz or when.hour > LAST_REPEATED_HOUR:
+        return when  # the deviation gave the offset, no time at all, or a time of day never repeated
+    later = when.replace(fold=1)
+    if later.utcoffset() == when.utcoffset():
+        return when  # not in the hour that comes twice
+    if manufacturer in DST_STATUS_MAKERS:
+        second = not stamp.dst
+    else:
+        second = previous is not None and _after_the_first_pass(when, counter, *previous)
+    chosen = later if second else when
+    offset = chosen.utcoffset()
+    assert offset is not None
+    return chosen.replace(tzinfo=dt.timezone(offset), fold=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,9 +379,45 @@ class ReadingDecoder:
         self.options = options or DecodeOptions()
         self.layouts = LayoutIndex(LAYOUTS, namer=manufacturer_of) if use_layouts else None
         self.unwrap: Unwrapper | None = ApduUnwrapper(self.options.keys)
+        #: the manufacturer a list id named, by HDLC source address (see ``_named``)
+        self._named_by_source: dict[bytes | None, str] = {}
+        #: each meter's last clock (by source address and maker): the order of arrival that
+        #: places the autumn hour that comes twice (``_meter_time``)
+        self._last_time: dict[tuple[bytes | None, str | None], tuple[dt.datetime, Any]] = {}
 
     def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
         """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
+        found = self._message(apdu, source)
+        if found is None:
+            return None
+        msg, titled = found
+        return msg if titled else self._named(msg, source)
+
+    def _named(self, msg: Message, source: bytes | None) -> Message:
+        """The message with the manufacturer this stream has shown it to be.
+
+        A list id names its maker: remembered for the source address. A lone list 1 of the shape
+        Aidon and the L+G E350 share (``SHARED_LIST1_LAYOUTS``) names nobody: it takes the name
+        an earlier list of the same address gave, else none (never the guess from its shape).
+        """
+        if (
+            msg.layout in SHARED_LIST1_LAYOUTS
+            and len(msg.slots) == 1
+            and msg.slots[0].name == "active_power_import"
+        ):
+            named = self._named_by_source.get(source)
+            return msg if named == msg.manufacturer else replace(msg, manufacturer=named)
+        maker = msg.manufacturer
+        if (
+            maker is not None
+            and self._named_by_source.get(source) != maker
+            and any(s.name == "list_version" for s in msg.slots)
+        ):
+            self._named_by_source[source] = maker  # a list id named it (checked once per change)
+        return msg
+
+    def _message(self, apdu: bytes, source: bytes | None) -> tuple[Message, bool] | None:
+        """The message, and whether a system title named its maker; None for a part."""
         maker = None
         if self.unwrap is not None and apdu[:1] in _WRAPPED:
             plain = self.unwrap(apdu)
@@ -323,18 +428,21 @@ class ReadingDecoder:
         if self.layouts is not None:
             found = self.layouts.parse(apdu, source)
             if found is not None:
-                return replace(found, manufacturer=maker) if maker else found
+                return (replace(found, manufacturer=maker), True) if maker else (found, False)
         decoded = decode_apdu(apdu)
         items, style = items_from_tree(
             decoded.body,
             container=decoded.body_tag,
             rules=POSITIONAL_LISTS,
             capture_scalers=CAPTURE_OBJECT_SCALERS,
+            tags=decoded.element_tags,
+            triples=TRIPLE_LISTS,
         )
         msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
+        titled = maker is not None
         if maker is None:
             maker = manufacturer_of(msg.slots, msg.values, style, source) or MAKER_OF_LIST.get(style)
-        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id)
+        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id), titled
 
     def decode(self, message: Envelope | bytes) -> Reading | None:
         """A whole message to a reading, or None while it waits for more blocks.
@@ -356,7 +464,13 @@ class ReadingDecoder:
         msg = self.message(apdu, envelope.source)
         if msg is None:
             return None
-        return to_reading(msg, self.options, _received(envelope.received_at))
+        meter = (envelope.source, msg.manufacturer)
+        reading = to_reading(
+            msg, self.options, _received(envelope.received_at), previous=self._last_time.get(meter)
+        )
+        if reading.meter_time is not None:
+            self._last_time[meter] = (reading.meter_time, reading.values.get(COUNTER))
+        return reading
 
 
 def _received(stamp: float | None) -> dt.datetime | None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from amsread.cosem.tags import TAG
-from amsread.decode.layout import PositionalList, Style
+from amsread.decode.layout import Field, PositionalList, Style, TripleList
 from amsread.decode.message import NUMBER, Item, slot_for
 from amsread.errors import LayoutError
 from amsread.obis import LIST_VERSION_OBIS
@@ -38,6 +38,8 @@ def items_from_tree(
     container: int | None = None,
     rules: Sequence[PositionalList] = (),
     capture_scalers: Mapping[str, int] | None = None,
+    tags: tuple[int, ...] = (),
+    triples: Sequence[TripleList] = (),
 ) -> tuple[tuple[Item, ...], str]:
     """Walk a generic data tree by its shape; return its items and the style found (``Style``, or
     the name of the positional list that matched)."""
@@ -49,29 +51,83 @@ def items_from_tree(
     captured = capture_object_items(body, capture_scalers or {})
     if captured is not None:
         return captured, Style.CAPTURE_OBJECTS
+    not_pairs: LayoutError | None = None
     if any(is_obis(e) or _is_register(e) for e in body):
-        items, mixed = _pair_items(body)
-        return items, Style.MIXED if mixed else Style.PAIRS
+        try:
+            items, mixed = _pair_items(body)
+        except LayoutError as e:
+            not_pairs = e  # a positional list may start with a code (Austria's 0-6:25.9.0)
+        else:
+            return items, Style.MIXED if mixed else Style.PAIRS
     for rule in rules:
-        found = positional_items(rule, body)
+        found = positional_items(rule, body, tags)
         if found is not None:
             return found
+    for triple_rule in triples:
+        found_triples = triple_items(triple_rule, body, tags)
+        if found_triples is not None:
+            return found_triples, triple_rule.name
+    if not_pairs is not None:
+        raise not_pairs
     raise LayoutError(f"unknown layout: {len(body)} bare values without OBIS codes")
 
 
-def positional_items(rule: PositionalList, body: tuple[Any, ...]) -> tuple[tuple[Item, ...], str] | None:
+def positional_items(
+    rule: PositionalList, body: tuple[Any, ...], tags: tuple[int, ...] = ()
+) -> tuple[tuple[Item, ...], str] | None:
     """Items and style of ``body`` read as ``rule``'s list, or None when it is not that list: another
     count, a constant (a list id) that differs, or (for a typed list) a value of the wrong type.
+    ``tags`` are the elements' A-XDR tags where the caller knows them: a typed list then requires
+    each tag exactly (a long-unsigned where the document says double-long-unsigned is another
+    list), which is what tells apart the positional lists of the same count.
     Positions whose meaning is not documented (no OBIS code) are left out."""
     fields = rule.layout.fields
     if len(body) != len(fields):
         return None
-    for f, v in zip(fields, body, strict=True):
+    exact = rule.typed and len(tags) == len(fields)
+    for i, (f, v) in enumerate(zip(fields, body, strict=True)):
         if f.const is not None and v != f.const:
+            return None
+        if exact and tags[i] != f.tag:
             return None
         if rule.typed and not _of_type(f.tag, v):
             return None
     return tuple(Item(f.obis, v, f.scaler) for f, v in zip(fields, body, strict=True) if f.obis), rule.style
+
+
+def triple_items(
+    rule: TripleList, body: tuple[Any, ...], tags: tuple[int, ...] = ()
+) -> tuple[Item, ...] | None:
+    """Items of ``body`` read as ``rule``'s triples list, or None when it is not that list: the
+    bare values before and after must be of their fields' types, and everything between them
+    whole OBIS / value / scaler-unit triples (the scaler-unit as two integers)."""
+    lead, trail = len(rule.lead), len(rule.trail)
+    middle = len(body) - lead - trail
+    if middle <= 0 or middle % 3:
+        return None
+    edges = (*range(lead), *range(len(body) - trail, len(body)))
+    for f, i in zip((*rule.lead, *rule.trail), edges, strict=True):
+        if not _bare_fits(f, body[i], tags[i] if len(tags) == len(body) else None):
+            return None
+    items = [Item(f.obis, body[i], f.scaler) for f, i in zip(rule.lead, range(lead), strict=True) if f.obis]
+    for i in range(lead, lead + middle, 3):
+        code, value, scaler_unit = body[i : i + 3]
+        if not is_obis(code) or not _is_scaler_unit(scaler_unit):
+            return None
+        items.append(Item(code, value, scaler_unit[0], scaler_unit[1]))
+    items += [
+        Item(f.obis, body[i], f.scaler) for f, i in zip(rule.trail, edges[lead:], strict=True) if f.obis
+    ]
+    return tuple(items)
+
+
+def _bare_fits(f: Field, v: Any, tag: int | None) -> bool:
+    """A bare value of the field's A-XDR type (exactly, where the tag is known)."""
+    return (tag is None or tag == f.tag) and _of_type(f.tag, v)
+
+
+def _is_scaler_unit(e: Any) -> bool:
+    return isinstance(e, tuple) and len(e) == 2 and type(e[0]) is int and type(e[1]) is int
 
 
 def _of_type(tag: int, v: Any) -> bool:

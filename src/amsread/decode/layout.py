@@ -165,3 +165,19 @@ class PositionalList:
     layout: Layout
     style: str
     typed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TripleList:
+    """A list of OBIS / value / scaler-unit triples, all in one flat structure, between a few bare
+    values that only a maker's document names (EVN's Kaifa MA309: the clock first, the meter
+    number last).
+
+    The generic road reads it where the body has exactly ``lead``, then whole triples, then
+    ``trail``, each bare value of its field's A-XDR type. ``name`` is what the reading's layout
+    prints after ``generic:``.
+    """
+
+    name: str
+    lead: tuple[Field, ...]
+    trail: tuple[Field, ...]

@@ -11,12 +11,15 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final, Protocol, Unpack
 
-from amsread.contract import Reading
+from amsread.contract import Reading, limit_for
 from amsread.errors import AmsReadError, InternalError
 from amsread.wire.framer import Envelope, Framer, FramerOptions
 
 #: How many bytes of a frame that hit an internal error the one-time warning shows.
 REPORT_BYTES: Final = 512
+
+#: The summary's name for values left out because no meter can mean them.
+IMPLAUSIBLE: Final = "implausible value"
 
 #: The summary's name for hourly lists whose clock did not advance.
 STALE_HOURLY: Final = "stale hourly list"
@@ -44,6 +47,8 @@ class Pipeline(Framer):
         self._internal_reported = False
         #: meter id -> clock of its last hourly list, to notice one that was sent again
         self._last_hourly: dict[str | None, object] = {}
+        #: the quantities whose implausible values have been told (once each per run)
+        self._implausible_told: set[str] = set()
 
     def readings(self, source: Iterable[bytes], *, decoder: Decoder, live: bool = False) -> Iterator[Reading]:
         """Decoded readings; every decode error is counted and skipped."""
@@ -58,6 +63,8 @@ class Pipeline(Framer):
                 continue
             if reading is not None:
                 self.stats.readings += 1
+                if reading.implausible:
+                    self._implausible(reading)
                 if reading.list == 3:
                     self._check_hourly(reading)
                 yield reading
@@ -76,6 +83,21 @@ class Pipeline(Framer):
                 + (f"\n{detail}" if detail else "; --debug shows the traceback")
             )
         self._skip(err)
+
+    def _implausible(self, reading: Reading) -> None:
+        """Count each value the decoder left out as implausible; tell once per quantity which
+        value, the limit and the likely cause (``contract.LIMITS``)."""
+        for name, value in reading.implausible:
+            self.stats.warn(IMPLAUSIBLE)
+            limit = limit_for(name)
+            if limit is None or limit.quantity in self._implausible_told or self.on_warning is None:
+                continue
+            self._implausible_told.add(limit.quantity)
+            unit = f" {limit.unit}" if limit.unit else ""
+            self.on_warning(
+                f"warning: {name} = {value}{unit} is no measurement (outside {limit.low}..{limit.high}{unit}): "
+                f"left out; likely {limit.cause}"
+            )
 
     def _check_hourly(self, reading: Reading) -> None:
         """An hourly list whose clock did not advance repeats stale counters (an Aidon has sent

@@ -1,6 +1,7 @@
 """One home per meter maker, and the tables the rest of amsread reads them through.
 
-Each maker's module (``aidon``, ``kaifa``, ``kamstrup``, ``landisgyr``, ``iskra``, ``sagemcom``)
+Each maker's module (``aidon``, ``kaifa``, ``kamstrup``, ``landisgyr``, ``iskra``, ``sagemcom``,
+``siemens``)
 holds everything known about its meters in one ``Maker``: list ids, implicit scalers, system-title
 prefix, serial preset, layouts and simulator models. This package joins them into the look-up
 tables the decoder, the command line and the simulator use, so adding a maker is one new module
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from amsread.decode.layout import Layout, PositionalList
-from amsread.meters import aidon, iskra, kaifa, kamstrup, landisgyr, p1, sagemcom
+from amsread.decode.layout import Layout, PositionalList, TripleList
+from amsread.meters import aidon, austria, iskra, kaifa, kamstrup, landisgyr, p1, sagemcom, siemens
 from amsread.meters.model import Maker, MeterModel
 from amsread.settings import SerialSettings
 
@@ -24,6 +25,7 @@ MAKERS: Final[tuple[Maker, ...]] = (
     landisgyr.MAKER,
     iskra.MAKER,
     sagemcom.MAKER,
+    siemens.MAKER,
 )
 BY_MAKER: Final = {maker.name: maker for maker in MAKERS}
 
@@ -31,8 +33,15 @@ BY_MAKER: Final = {maker.name: maker for maker in MAKERS}
 LAYOUTS: Final[tuple[Layout, ...]] = tuple(layout for maker in MAKERS for layout in maker.layouts)
 BY_NAME: Final = {layout.name: layout for layout in LAYOUTS}
 
-#: Lists of bare values the generic road reads by position, in the order they are tried.
-POSITIONAL_LISTS: Final[tuple[PositionalList, ...]] = tuple(pl for m in MAKERS for pl in m.positional)
+#: Lists of bare values the generic road reads by position, in the order they are tried: the
+#: makers' own, then the Austrian operators' lists that several makers send (they imply no maker).
+POSITIONAL_LISTS: Final[tuple[PositionalList, ...]] = (
+    *(pl for m in MAKERS for pl in m.positional),
+    *austria.OPERATOR_LISTS,
+)
+
+#: Lists of OBIS / value / scaler-unit triples between bare values (EVN's Kaifa MA309).
+TRIPLE_LISTS: Final[tuple[TripleList, ...]] = tuple(t for m in MAKERS for t in m.triples)
 
 #: Scalers that capture-object lists leave out, by quantity (Landis+Gyr E450 CH).
 CAPTURE_OBJECT_SCALERS: Final[dict[str, int]] = {
@@ -62,7 +71,19 @@ HDLC_SOURCE_MAKERS: Final[dict[bytes, str]] = {
 MAKER_OF_STYLE: Final[dict[str, str]] = {style: m.name for m in MAKERS for style in m.styles}
 
 #: The maker each positional list implies, by the style name its readings print.
-MAKER_OF_LIST: Final[dict[str, str]] = {pl.style: m.name for m in MAKERS for pl in m.positional}
+MAKER_OF_LIST: Final[dict[str, str]] = {
+    **{pl.style: m.name for m in MAKERS for pl in m.positional},
+    **{t.name: m.name for m in MAKERS for t in m.triples},
+}
+
+#: Makers whose clock status sets the DST bit (bit 7) in summer: it tells the autumn hour that
+#: comes twice apart (the simulator's models say which makers set it).
+DST_STATUS_MAKERS: Final = frozenset(
+    model.manufacturer for m in MAKERS for model in m.models if model.dst_status
+)
+
+#: Layouts of a list 1 whose bytes two makers share (Aidon and the Landis+Gyr E350).
+SHARED_LIST1_LAYOUTS: Final = landisgyr.SHARES_AIDON_LIST1
 
 #: Serial presets per meter family, and the P1 port's (``--meter``).
 PRESETS: Final[dict[str, SerialSettings]] = {

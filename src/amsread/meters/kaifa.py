@@ -19,6 +19,7 @@ from amsread.decode.layout import (
     Layout,
     PositionalList,
     Style,
+    TripleList,
     bare,
     bare_clock,
     pair,
@@ -247,6 +248,16 @@ MODEL_1P: Final = replace(
     layouts={1: "kaifa-list1", 2: "kaifa-list2-1p", 3: "kaifa-list3-1p"},
 )
 
+#: EVN (Netz Niederösterreich) Kaifa MA309, M-Bus, ciphered: the clock (a 12-byte octet-string),
+#: then OBIS / value / scaler-unit triples (energies, powers, U1-U3, I1-I3, power factor), then the
+#: meter number. Netz NÖ "SmartMeter Kundenschnittstelle" (218_9), its example telegram; the same
+#: example is test data in esphome-libs/dlms_parser (``tests/dumps/mbus_netz_noe_p1.log``).
+EVN_MA309: Final = TripleList(
+    "kaifa-evn-ma309",
+    lead=(bare("0-0:1.0.0.255", OSTR),),
+    trail=(bare("0-0:96.1.0.255", OSTR),),
+)
+
 MAKER: Final = Maker(
     "kaifa",
     "Kaifa",
@@ -257,6 +268,7 @@ MAKER: Final = Maker(
     styles=(Style.POSITIONAL,),
     layouts=LAYOUTS,
     positional=POSITIONAL,
+    triples=(EVN_MA309,),
     preset=SerialSettings(2400, 8, "E", 1),
     models=(MODEL_3P, MODEL_1P),
 )

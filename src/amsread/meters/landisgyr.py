@@ -30,6 +30,11 @@ from amsread.decode.layout import OSTR, STRUCTURE, U16, U32, Layout, PositionalL
 from amsread.meters.model import Maker
 from amsread.settings import SerialSettings
 
+#: Layouts an E350 list 1 reads as: Aidon's list 1, byte for byte (same addresses, OBIS code,
+#: scaler; no list id), on the flat road and the generic one. A lone list 1 of this shape names no
+#: maker; only an earlier list 2 of the same stream does (``decode.decoder.ReadingDecoder``).
+SHARES_AIDON_LIST1: Final = frozenset({"aidon-list1", "generic:registers"})
+
 #: Scalers of registers pushed without their scaler-unit, by quantity (see the module doc).
 CAPTURE_OBJECT_SCALERS: Final[dict[str, int]] = {"current": -2, "voltage": 0, "power": 0, "energy": 0}
 

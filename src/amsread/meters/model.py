@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from amsread.decode.layout import Layout, PositionalList
+from amsread.decode.layout import Layout, PositionalList, TripleList
 from amsread.settings import SerialSettings
 
 #: Milliseconds in an hour: the hourly list's period.
@@ -73,6 +73,8 @@ class Maker:
     styles: tuple[str, ...] = ()
     layouts: tuple[Layout, ...] = ()
     positional: tuple[PositionalList, ...] = ()
+    triples: tuple[TripleList, ...] = ()
+    """Its lists of OBIS / value / scaler-unit triples between bare values, for the generic road."""
     capture_object_scalers: Mapping[str, int] = field(default_factory=dict)
     preset: SerialSettings | None = None
     models: tuple[MeterModel, ...] = ()

@@ -9,6 +9,11 @@ through data modulo 256; ``16`` stops the frame. The data parts of a message's s
 one APDU, usually a general-glo-ciphering one (``DB …``). Sources: EN 13757-2 §5 (DOC48), TINETZ
 p.4-6; checked on ``fw_kaifa_mbus-gcm_1.json``.
 
+The Sagemcom T210-D (Austria) sends a first segment longer than one length byte allows, with the
+header ``68 01 01 68``: the two length bytes are then one 16-bit length (0x0101 = 257), and the
+checksum and stop byte follow as usual. A first length byte of 01 cannot start a normal long frame
+(L is at least 5), so the reading is unambiguous; ``frame_length`` applies it.
+
 Like ``hdlc``, two views of one format: ``MbusLongFrame``, a construct declaration that parses one
 frame and builds frames for tests, and ``MbusSplitter``, the stream scanner (chunks in, frames out,
 no I/O, a bounded buffer, counters). ``MbusAssembler`` joins segments. The pipeline feeds the
@@ -37,11 +42,27 @@ START: Final = 0x68
 STOP: Final = 0x16
 #: C, A, CI, STSAP, DTSAP: the bytes L counts besides the data.
 HEADER_FIELDS: Final = 5
-#: The largest L a one-byte length field allows; frames on the wire are L + 6 bytes (the bound
-#: the splitter's buffer keeps to).
+#: The largest L a one-byte length field allows; frames on the wire are L + 6 bytes (the
+#: splitter's buffer keeps to ``MAX_LONG_LENGTH`` + 6, for Sagemcom's 16-bit length).
 MAX_LENGTH: Final = 255
+#: The 16-bit lengths of the Sagemcom header ``68 01 xx 68``: 0x0100-0x01FF (see the module doc).
+LONG_LENGTH_HIGH: Final = 0x01
+MAX_LONG_LENGTH: Final = 0x01FF
 #: Joined segments beyond this are a broken stream, not a push (16 segments of 250 bytes fit).
 MAX_MESSAGE: Final = 16 * 1024
+
+
+def frame_length(first: int, second: int) -> int | None:
+    """What L counts, from the two length bytes after ``68``; None when they start no frame.
+
+    Normally both bytes are the same L (at least the five header fields); Sagemcom's ``01 xx`` is
+    one big-endian 16-bit length (``01 01`` = 257).
+    """
+    if first == second and first >= HEADER_FIELDS:
+        return first
+    if first == LONG_LENGTH_HIGH:
+        return (first << 8) | second
+    return None
 
 
 def mbus_checksum(data: bytes) -> int:
@@ -201,8 +222,8 @@ class MbusSplitter:
             pos = start
             if n - start < 4:
                 break
-            length = buf[start + 1]
-            if length < HEADER_FIELDS or buf[start + 2] != length or buf[start + 3] != START:
+            length = frame_length(buf[start + 1], buf[start + 2])
+            if length is None or buf[start + 3] != START:
                 pos = start + 1
                 continue
             end = start + length + 6  # one past the stop byte
@@ -230,7 +251,7 @@ class MbusSplitter:
         frames: list[MbusFrame] = []
         while self._buf:
             buf = self._buf
-            if len(buf) >= 4 and buf[1] == buf[2] >= HEADER_FIELDS and buf[3] == START:
+            if len(buf) >= 4 and frame_length(buf[1], buf[2]) is not None and buf[3] == START:
                 self.stats.truncated += 1
                 self._reject(MbusTruncatedError("M-Bus frame cut short", raw=bytes(buf)))
             del buf[:1]
