@@ -11,13 +11,13 @@ socket fails (it left) is dropped at once. The reader of the port is the one tha
 from __future__ import annotations
 
 import contextlib
-import errno
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from amsread.errors import PermissionDeniedError, PortBusyError, ShareError
+from amsread.errors import ShareError
+from amsread.sinks.tcp import listen
 
 #: Unsent bytes a client may fall behind by before it is dropped: about five minutes of a meter
 #: at 2400 baud, far more than any network hiccup, far less than memory to worry about.
@@ -46,17 +46,7 @@ class RawShare:
     ) -> None:
         self._log = log
         self.client_backlog = client_backlog
-        try:
-            self.server = socket.create_server((host, port))
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise PortBusyError(f"--share: cannot listen on {host}:{port}: the port is in use") from e
-            if e.errno == errno.EACCES:
-                raise PermissionDeniedError(
-                    f"--share: cannot listen on {host}:{port}: permission denied"
-                ) from e
-            raise ShareError(f"--share: cannot listen on {host}:{port}: {e.strerror or e}") from e
-        self.server.setblocking(False)
+        self.server = listen(host, port, what="--share: ", other=ShareError)
         self.address: tuple[str, int] = self.server.getsockname()[:2]
         self.clients: list[_Client] = []
         self.served = 0

@@ -7,7 +7,24 @@ import errno
 import socket
 from collections.abc import Callable
 
-from amsread.errors import DestinationError, PermissionDeniedError, PortBusyError, SourceError
+from amsread.errors import AmsReadError, DestinationError, PermissionDeniedError, PortBusyError, SourceError
+
+
+def listen(host: str, port: int, *, what: str = "", other: type[AmsReadError] = SourceError) -> socket.socket:
+    """A non-blocking listening socket on ``host:port``, or the error a user can act on: the port
+    in use (exit 5), no permission (exit 4), anything else as ``other``. ``what`` starts the
+    message (``--share: ``) where an option names the address."""
+    try:
+        server = socket.create_server((host, port))
+    except OSError as e:
+        where = f"{what}cannot listen on {host}:{port}"
+        if e.errno == errno.EADDRINUSE:
+            raise PortBusyError(f"{where}: the port is in use") from e
+        if e.errno == errno.EACCES:
+            raise PermissionDeniedError(f"{where}: permission denied") from e
+        raise other(f"{where}: {e.strerror or e}") from e
+    server.setblocking(False)
+    return server
 
 
 class TcpSink:
@@ -15,15 +32,7 @@ class TcpSink:
 
     def __init__(self, host: str, port: int, *, log: Callable[[str], None]) -> None:
         self._log = log
-        try:
-            self.server = socket.create_server((host, port))
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise PortBusyError(f"cannot listen on {host}:{port}: the port is in use") from e
-            if e.errno == errno.EACCES:
-                raise PermissionDeniedError(f"cannot listen on {host}:{port}: permission denied") from e
-            raise SourceError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
-        self.server.setblocking(False)
+        self.server = listen(host, port)
         self.address = self.server.getsockname()[:2]
         self.clients: list[socket.socket] = []
         self.served = 0
