@@ -362,3 +362,17 @@ def test_strict_stops_at_the_first_rejection_of_a_flood() -> None:
     with pytest.raises(FrameFormatError):
         list(p.readings([b"\x7e\xa0" * 1000], decoder=ReadingDecoder()))
     assert dict(p.stats.errors) == {"bad header": 1}
+
+
+def test_hex_says_how_often_a_rejection_came_again_instead_of_repeating_it(tmp_path: Path) -> None:
+    """A flood prints one line per kind of rejection and a count, like syslog's "repeated N
+    times"; a different event (here a good frame) ends the run of repeats, which is then told."""
+    path = tmp_path / "flood.bin"
+    path.write_bytes(b"\x7e\xa0" * 1000 + FRAME)
+    lines = run_hex(str(path), "-q").stdout.splitlines()
+    assert len(lines) < 10
+    assert lines[0].split()[1:3] == ["7", "bad"]
+    words = lines[1].split()
+    assert words[:6] == ["-", "the", "line", "above", "came", "again"] and words[7] == "times"
+    assert 990 <= int(words[6]) < 1000  # the last candidates before the frame differ in their tail
+    assert lines[-1].split()[1:3] == [str(len(FRAME)), "ok"]

@@ -52,9 +52,22 @@ class _Printer:
         self.count = count
         self.live = False
         self.shown = 0
+        #: the last rejection shown (bytes, reason) and how often it came again since: a flood
+        #: (``7E A0`` repeated is a rejection every two bytes) prints one line and a count, the
+        #: way syslog says "last message repeated N times", instead of a million equal lines.
+        self._last_error: tuple[bytes, str] | None = None
+        self._repeats = 0
 
     def _stamp(self) -> float | None:
         return time.time() if self.live else None
+
+    def flush_repeats(self) -> None:
+        """Say how often the last rejection came again, before anything else is printed."""
+        if self._repeats:
+            times = "once" if self._repeats == 1 else f"{self._repeats} times"
+            emit(f"-{' ' * 11} the line above came again {times}")
+            self._repeats = 0
+        self._last_error = None
 
     def _counted(self) -> None:
         self.shown += 1
@@ -62,6 +75,7 @@ class _Printer:
             raise _Enough
 
     def frame(self, frame: Frame) -> None:
+        self.flush_repeats()
         if self.annotate:
             from amsread.formats import annotate_frame
 
@@ -71,6 +85,7 @@ class _Printer:
         self._counted()
 
     def mbus_frame(self, frame: MbusFrame) -> None:
+        self.flush_repeats()
         from amsread.formats import annotate_mbus_frame, format_hex_line
 
         if self.annotate:
@@ -80,6 +95,7 @@ class _Printer:
         self._counted()
 
     def telegram(self, telegram: P1Telegram) -> None:
+        self.flush_repeats()
         from amsread.formats import annotate_telegram, format_hex_line
 
         if self.annotate:
@@ -91,10 +107,17 @@ class _Printer:
     def error(self, err: AmsReadError) -> None:
         from amsread.formats import format_hex_line
 
-        emit(format_hex_line(err.raw, err.reason, self._stamp()))
+        key = (err.raw, err.reason)
+        if key == self._last_error:
+            self._repeats += 1
+        else:
+            self.flush_repeats()
+            self._last_error = key
+            emit(format_hex_line(err.raw, err.reason, self._stamp()))
         self._counted()
 
     def outside(self, data: bytes) -> None:
+        self.flush_repeats()
         from amsread.formats import format_hex_line
 
         emit(format_hex_line(data, "outside frames", self._stamp()))
@@ -140,3 +163,5 @@ def command(source: SourceRequest, meter: str | None, annotate: bool, show_raw: 
                 pass
         except _Enough:
             pass
+        finally:
+            printer.flush_repeats()
