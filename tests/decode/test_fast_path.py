@@ -6,21 +6,28 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from dataclasses import replace
+from fractions import Fraction
 from typing import Any
 
 import pytest
 
 from amsread.decode import decoder as decoder_module
-from amsread.decode.decoder import ReadingDecoder
+from amsread.decode.decoder import DecodeOptions, Plan, ReadingDecoder, to_reading
 from amsread.decode.flat import NAMER_CACHE, CompiledLayout, LayoutIndex
 from amsread.decode.layout import U32, VSTR, Layout, Style, pair, version
-from amsread.errors import AmsReadError
+from amsread.errors import AmsReadError, ValueRangeError
 from amsread.meters import LAYOUTS
 from helpers.decoding import infos, plain_vectors
 
 
 def _values(parsed: Any) -> dict[str, Any]:
     return {k: v for k, v in parsed.items() if not k.startswith("_")}
+
+
+def _nested(values: dict[str, Any]) -> dict[str, Any]:
+    """construct's Container with its nested date-time as a plain dict, as ``fields`` names it."""
+    return {k: _values(v) if isinstance(v, dict) else v for k, v in values.items()}
 
 
 def _apdu(info: bytes) -> bytes:
@@ -43,7 +50,7 @@ def test_direct_parse_agrees_with_constructs_parse() -> None:
                         expected = cl.apdu(apdu[5]).parse(apdu)
                     except Exception:
                         continue
-                    assert _values(cl.parse(apdu)) == _values(expected)
+                    assert cl.fields(apdu, cl.parse(apdu)) == _nested(_values(expected))
                     seen += 1
     assert seen > 20
 
@@ -68,13 +75,14 @@ def test_manufacturer_answers_are_bounded() -> None:
     for k in range(3 * NAMER_CACHE):
         body = cl.build({"v0": f"id{k}".encode(), "v1": k})
         apdu = b"\x0f\x00\x00\x00\x01\x00" + body
-        message = cl.message(cl.parse(apdu), None)
+        message = cl.read(apdu, None)
+        assert message is not None
         assert message.manufacturer is None
         assert len(cl._makers) <= NAMER_CACHE
     known = b"\x0f\x00\x00\x00\x01\x00" + cl.build({"v0": b"Kamstrup_V0001", "v1": 1})
     before = len(asked)
     for _ in range(3):
-        assert cl.message(cl.parse(known), None).manufacturer == "kamstrup"
+        assert (m := cl.read(known, None)) is not None and m.manufacturer == "kamstrup"
     assert len(asked) == before + 1  # asked once, then remembered
 
 
@@ -114,3 +122,55 @@ def test_meter_text_is_remembered_within_bounds() -> None:
         assert decoder_module._text(raw) == f"id\\x1b{k}"
         assert len(decoder_module._texts) <= decoder_module.TEXT_CACHE
     assert decoder_module._text(b" 6970631402614476 ") is decoder_module._text(b" 6970631402614476 ")
+
+
+def _same(a: Any, b: Any) -> tuple[Any, ...]:
+    """What a reading prints, including each number's exponent (1.0 and 1.00 differ on the wire)."""
+    return (
+        a.as_dict() == b.as_dict(),
+        [repr(v) for v in a.values.values()] == [repr(v) for v in b.values.values()],
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [DecodeOptions(), DecodeOptions(country="SE"), DecodeOptions(manufacturer="landisgyr")],
+    ids=["NO", "SE", "forced-maker"],
+)
+def test_a_plan_decides_what_deciding_per_value_decides(options: DecodeOptions) -> None:
+    """``to_reading`` with a layout's ``Plan`` (what the decoder uses) and without one (deciding
+    per value) give the same reading, value for value and exponent for exponent, on every plain
+    capture, and the plan is made once per layout, scalers and maker."""
+    checked = 0
+    for v in plain_vectors():
+        dec = ReadingDecoder(options)
+        for info in infos(v["name"]):
+            msg = dec.message(_apdu(info))
+            if msg is None:
+                continue
+            try:
+                planned = to_reading(msg, options, plan=dec._plan(msg))
+            except AmsReadError as err:
+                with pytest.raises(type(err)):
+                    to_reading(msg, options)
+                continue
+            assert _same(planned, to_reading(msg, options)) == (True, True), v["name"]
+            assert planned.implausible == to_reading(msg, options).implausible
+            checked += dec._plan(msg) is not None
+    assert checked > 80
+
+
+def test_a_plan_gives_way_where_a_value_needs_deciding() -> None:
+    """A float, a magnitude beyond the limits or a CT ratio take the road without a plan."""
+    layout = Layout("test-pairs", Style.PAIRS, 0x02, None, (version(VSTR), pair("1.1.1.7.0.255", U32)))
+    cl = CompiledLayout(layout)
+    apdu = b"\x0f\x00\x00\x00\x01\x00" + cl.build({"v0": b"AIDON_V0001", "v1": 1500})
+    msg = cl.read(apdu, None)
+    assert msg is not None
+    plan = Plan.of(msg, DecodeOptions(), None)
+    assert plan is not None and plan.apply(msg.values) is not None
+    assert plan.apply((b"AIDON_V0001", 1.5)) is None  # a float: decided per value
+    assert plan.apply((b"AIDON_V0001", 10**40)) is None  # refused per value, with its reason
+    assert Plan.of(msg, DecodeOptions(ct_ratio=Fraction(40)), None) is None
+    with pytest.raises(ValueRangeError):
+        to_reading(replace(msg, values=(b"AIDON_V0001", 10**40)), DecodeOptions(), plan=plan)

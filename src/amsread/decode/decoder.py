@@ -201,23 +201,127 @@ def _list_level(values: dict[str, Any]) -> int | None:
     return 2
 
 
+#: How a plan handles each position of a message (``Plan.steps``).
+_SKIP, _NUMBER, _TEXT, _TIME = range(4)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """``to_reading``'s decisions for one flat layout, scaler tuple and manufacturer, made once.
+
+    A stream repeats two or three lists for ever, each with the same scalers: what each position
+    is called, its exponent, its plausibility limit and its magnitude bound are the same every
+    time. ``to_reading`` with a plan only does the arithmetic; without one it decides per value.
+    Numbers other than ints (floats, a layout-breaking type) make ``apply`` give up (None), and
+    the caller takes the road without a plan, so every rule has one home.
+    """
+
+    steps: tuple[tuple[int, int, str, int, int, Any, Any], ...]
+    """(position, what, name, exponent, largest magnitude, low, high) per value, in message order."""
+
+    @classmethod
+    def of(cls, message: Message, options: DecodeOptions, manufacturer: str | None) -> Plan | None:
+        """The plan of ``message``'s shape, or None where a value needs the general road (a CT
+        ratio, a code amsread has no name for, a scaler out of range)."""
+        if options.ct_ratio is not None:
+            return None
+        implicit = _implicit(manufacturer, options)
+        steps: list[tuple[int, int, str, int, int, Any, Any]] = []
+        for k, (slot, scaler) in enumerate(zip(message.slots, message.scalers, strict=True)):
+            if slot.kind == TEXT:
+                steps.append((k, _TEXT, slot.name, 0, 0, None, None))
+            elif slot.kind == TIME:
+                steps.append((k, _TIME, slot.name, 0, 0, None, None))
+            elif slot.kind != NUMBER or (scaler is not None and scaler not in SCALER_RANGE):
+                return None
+            else:
+                if scaler is None:
+                    scaler = implicit.get(slot.quantity, 0) if implicit is not None else 0
+                exponent = scaler + slot.exponent
+                limit = _limit(slot.name)
+                low, high = (limit.low, limit.high) if limit is not None else (None, None)
+                # an int whose magnitude reaches this has a power of ten beyond MAX_ADJUSTED once scaled
+                bound = 10 ** (MAX_ADJUSTED + 1 - exponent) if exponent > 0 else _INT_LIMIT
+                steps.append((k, _NUMBER, slot.name, exponent, bound, low, high))
+        return cls(tuple(steps))
+
+    def apply(
+        self, values: tuple[Any, ...]
+    ) -> tuple[dict[str, Any], CosemDateTime | None, list[tuple[str, Any]]] | None:
+        """The named, scaled values, the clock and what was dropped; None to take the general road."""
+        out: dict[str, Any] = {}
+        dropped: list[tuple[str, Any]] = []
+        clock = None
+        for k, what, name, exponent, bound, low, high in self.steps:
+            raw = values[k]
+            if what == _NUMBER:
+                if raw is None:
+                    continue
+                if type(raw) is not int or not -bound < raw < bound:
+                    return None
+                value = raw if exponent == 0 else VALUE_CONTEXT.scaleb(Decimal(raw), exponent)
+                if low is not None and not low <= value <= high:
+                    dropped.append((name, value))
+                    continue
+                out[name] = value
+            elif what == _TEXT:
+                out[name] = _text(raw)
+            else:
+                clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
+        return out, clock, dropped
+
+
+def _implicit(manufacturer: str | None, options: DecodeOptions) -> dict[str, int] | None:
+    """The vendor's implicit scalers (per quantity) for this country, if it has any."""
+    return IMPLICIT_SCALERS.get((manufacturer or "", options.country)) or IMPLICIT_SCALERS.get(
+        (manufacturer or "", "*")
+    )
+
+
+def _limit(name: str) -> Limit | None:
+    """The plausibility limit of value ``name``, looked up once per name."""
+    return _LIMITS[name] if name in _LIMITS else _LIMITS.setdefault(name, limit_for(name))
+
+
 def to_reading(
     message: Message,
     options: DecodeOptions,
     received_at: dt.datetime | None = None,
     *,
     previous: tuple[dt.datetime, Any] | None = None,
+    plan: Plan | None = None,
 ) -> Reading:
     """Name, scale and unit every value of ``message`` by the contract, exactly.
 
     ``previous`` is this meter's last clock and A+ counter, which place a local time of the
-    autumn hour that comes twice (``_meter_time``)."""
+    autumn hour that comes twice (``_meter_time``). ``plan`` (``Plan.of`` the same message
+    shape, manufacturer and options) spares the per-value decisions."""
     manufacturer = message.manufacturer
     if options.manufacturer and not any(s.name == "list_version" for s in message.slots):
         manufacturer = options.manufacturer  # the frame cannot tell (list 1 has no list id)
-    implicit = IMPLICIT_SCALERS.get((manufacturer or "", options.country)) or IMPLICIT_SCALERS.get(
-        (manufacturer or "", "*")
+    done = plan.apply(message.values) if plan is not None else None
+    if done is None:
+        done = _named_values(message, options, manufacturer)
+    values, clock, dropped = done
+    if not values and clock is None and not dropped:
+        raise LayoutError("the message carries no values")
+    stamp = clock if clock is not None else message.date_time
+    meter_time = (
+        _meter_time(stamp, manufacturer, options.meter_tz, previous, values.get(COUNTER))
+        if stamp is not None
+        else None
     )
+    level = message.list_level if message.list_level is not None else _list_level(values)
+    return Reading(
+        received_at, meter_time, manufacturer, level, values, message.layout, message, tuple(dropped)
+    )
+
+
+def _named_values(
+    message: Message, options: DecodeOptions, manufacturer: str | None
+) -> tuple[dict[str, Any], CosemDateTime | None, list[tuple[str, Any]]]:
+    """Every value of ``message`` named and scaled, deciding per value (the road without a plan)."""
+    implicit = _implicit(manufacturer, options)
     values: dict[str, Any] = {}
     dropped: list[tuple[str, Any]] = []
     clock: CosemDateTime | None = None
@@ -243,8 +347,7 @@ def to_reading(
                     value = _bounded(slot, times_ratio(value, ct))
             except decimal.DecimalException as e:
                 raise ValueRangeError(f"{slot.name} ({slot.code}): {raw} cannot be scaled ({e!r})") from e
-            name = slot.name
-            limit = _LIMITS[name] if name in _LIMITS else _LIMITS.setdefault(name, limit_for(name))
+            limit = _limit(slot.name)
             if limit is not None and not limit.low <= value <= limit.high:
                 dropped.append((slot.name, value))  # never printed silently: the pipeline tells
                 continue
@@ -255,18 +358,7 @@ def to_reading(
             clock = raw if isinstance(raw, CosemDateTime) else _datetime_or_none(raw)
         else:
             values[slot.name] = _other_value(slot, raw, scaler)
-    if not values and clock is None and not dropped:
-        raise LayoutError("the message carries no values")
-    stamp = clock if clock is not None else message.date_time
-    meter_time = (
-        _meter_time(stamp, manufacturer, options.meter_tz, previous, values.get(COUNTER))
-        if stamp is not None
-        else None
-    )
-    level = message.list_level if message.list_level is not None else _list_level(values)
-    return Reading(
-        received_at, meter_time, manufacturer, level, values, message.layout, message, tuple(dropped)
-    )
+    return values, clock, dropped
 
 
 def _other_value(slot: Slot, raw: Any, scaler: int | None) -> Any:
@@ -384,6 +476,25 @@ class ReadingDecoder:
         #: each meter's last clock (by source address and maker): the order of arrival that
         #: places the autumn hour that comes twice (``_meter_time``)
         self._last_time: dict[tuple[bytes | None, str | None], tuple[dt.datetime, Any]] = {}
+        #: ``Plan``s of the flat layouts seen, by layout, scalers and manufacturer (``_plan``)
+        self._plans: dict[tuple[str, tuple[int | None, ...], str | None], Plan | None] = {}
+
+    def _plan(self, msg: Message) -> Plan | None:
+        """The plan of a flat layout's message (made on its first message, then kept); None for
+        the generic road, whose slots are worked out per message."""
+        if msg.layout.startswith(GENERIC):
+            return None
+        key = (msg.layout, msg.scalers, msg.manufacturer)
+        plan = self._plans.get(key, _NO_PLAN)
+        if plan is _NO_PLAN:
+            manufacturer = msg.manufacturer
+            if self.options.manufacturer and not any(s.name == "list_version" for s in msg.slots):
+                manufacturer = self.options.manufacturer
+            plan = Plan.of(msg, self.options, manufacturer)
+            if len(self._plans) >= PLAN_CACHE:
+                self._plans.clear()  # hostile scalers, ever new: memory stays bounded
+            self._plans[key] = plan
+        return plan  # type: ignore[return-value]
 
     def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
         """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
@@ -438,7 +549,7 @@ class ReadingDecoder:
             tags=decoded.element_tags,
             triples=TRIPLE_LISTS,
         )
-        msg = Message.from_items(items, decoded.date_time, None, f"generic:{style}")
+        msg = Message.from_items(items, decoded.date_time, None, f"{GENERIC}{style}")
         titled = maker is not None
         if maker is None:
             maker = manufacturer_of(msg.slots, msg.values, style, source) or MAKER_OF_LIST.get(style)
@@ -466,7 +577,11 @@ class ReadingDecoder:
             return None
         meter = (envelope.source, msg.manufacturer)
         reading = to_reading(
-            msg, self.options, _received(envelope.received_at), previous=self._last_time.get(meter)
+            msg,
+            self.options,
+            _received(envelope.received_at),
+            previous=self._last_time.get(meter),
+            plan=self._plan(msg),
         )
         if reading.meter_time is not None:
             self._last_time[meter] = (reading.meter_time, reading.values.get(COUNTER))
@@ -477,6 +592,13 @@ def _received(stamp: float | None) -> dt.datetime | None:
     """Host time a message arrived, in the host's zone (None for a replayed capture)."""
     return dt.datetime.fromtimestamp(stamp).astimezone() if stamp is not None else None
 
+
+#: The layout name of messages decoded by the generic tree starts with this.
+GENERIC: Final = "generic:"
+
+#: How many plans a decoder keeps (a stream has a handful; hostile scalers must not grow memory).
+PLAN_CACHE: Final = 64
+_NO_PLAN: Final = object()
 
 #: First bytes of APDUs the unwrap hook opens: general-glo-ciphering, general-block-transfer.
 _WRAPPED: Final = frozenset({b"\xdb", b"\xe0"})

@@ -17,7 +17,15 @@ from typing import Any, Final
 
 import construct as c
 
-from amsread.cosem.axdr import SCALARS, STRINGS, CosemDateTime, CosemDateTimeStruct, parse_compiled
+from amsread.cosem.axdr import (
+    NOT_SPECIFIED,
+    SCALARS,
+    STRINGS,
+    CosemDateTime,
+    CosemDateTimeStruct,
+    parse_compiled,
+)
+from amsread.cosem.unpack import Mismatch, NotFlat, Unpacker, unpacker
 from amsread.decode.layout import CLOCK_SHAPES, Layout, Shape
 from amsread.decode.message import Message, Slot, slot_for
 
@@ -119,7 +127,7 @@ def declare_apdu(layout: Layout, form: int) -> c.Struct:
 
 
 #: What a failed flat parse can raise: the body is simply not this layout.
-_MISMATCH: Final = (c.ConstructError, struct.error, ValueError, IndexError)
+_MISMATCH: Final = (c.ConstructError, struct.error, Mismatch, ValueError, IndexError)
 
 
 #: Names the manufacturer of a message from its list-id slots and values, the layout's style and
@@ -135,16 +143,79 @@ NAMER_CACHE: Final = 64
 
 @functools.cache
 def _compiled_apdu(layout: Layout, form: int) -> Any:
-    """``declare_apdu`` compiled once per process: compiling takes milliseconds, and every decoder
-    (each command run, each test) would otherwise pay it again for the same table."""
+    """``declare_apdu`` compiled by construct, once per process: compiling takes milliseconds,
+    and every decoder (each command run, each test) would otherwise pay it again for the same table."""
     return declare_apdu(layout, form).compile()
+
+
+@functools.cache
+def _unpacker(layout: Layout, form: int) -> Unpacker | None:
+    """``declare_apdu`` compiled to one ``struct`` unpack per fixed run (``cosem.unpack``), once
+    per process; None if the declaration holds something that compiler does not flatten."""
+    try:
+        return unpacker(declare_apdu(layout, form))
+    except NotFlat:
+        return None
+
+
+#: The date-time fields in ``CosemDateTime``'s order (the wire order puts the weekday fourth).
+_CLOCK_FIELDS: Final = tuple(f"date_time.{name}" for name in NOT_SPECIFIED)
+
+
+class _Form:
+    """How to read one header form of a layout: the compiled function and where each value is
+    in the tuple it returns (``itemgetter``s, so a message takes a few C calls, not a loop)."""
+
+    def __init__(self, cl: CompiledLayout, form: int) -> None:
+        fast = _unpacker(cl.layout, form)
+        if fast is None:  # construct's compiled parse, its Container read by name
+            compiled = _compiled_apdu(cl.layout, form)
+            self.parse: Callable[[bytes], Any] = functools.partial(parse_compiled, compiled)
+            names: tuple[str, ...] = ()
+            self.fields: Callable[[Any], dict[str, Any]] = _container_fields
+        else:
+            self.parse = fast.parse
+            names = fast.names
+            self.fields = functools.partial(_tuple_fields, names)
+        key: Callable[[str], Any] = names.index if names else (lambda n: n)
+        self.end = key("end")
+        self.invoke_id = key("invoke_id")
+        self.values = _getter(tuple(None if n is None else key(n) for n in cl.names))
+        self.scalers = _getter(tuple(None if n is None else key(n) for n in cl.scaler_names))
+        self.units = _getter(tuple(None if n is None else key(n) for n in cl.unit_names))
+        has_clock = form != 0
+        self.clock = _getter(tuple(key(n) for n in _CLOCK_FIELDS)) if has_clock else None
+        if not names and has_clock:  # a Container nests the header's date-time
+            self.clock = _nested_clock
+
+
+def _container_fields(parsed: Any) -> dict[str, Any]:
+    return {k: v for k, v in parsed.items() if not k.startswith("_")}
+
+
+def _tuple_fields(names: tuple[str, ...], parsed: tuple[Any, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in zip(names, parsed, strict=True):
+        head, _, tail = name.partition(".")
+        if tail:
+            out.setdefault(head, {})[tail] = value
+        elif not name.startswith("_"):
+            out[name] = value
+    return out
+
+
+def _nested_clock(parsed: Any) -> tuple[int, ...]:
+    stamp = parsed["date_time"]
+    return tuple(stamp[name] for name in NOT_SPECIFIED)
 
 
 class CompiledLayout:
     """A layout with its declarations and what each parsed value means.
 
-    ``declaration`` is the body alone (it builds bodies for the demo meter and the tests);
-    ``apdu(form)`` is the whole data-notification, compiled on first use for each header form.
+    ``declaration`` is the body alone (construct builds bodies with it for the demo meter and the
+    tests); each header form of the whole data-notification is compiled on first use, to one
+    ``struct`` unpack per fixed run (``cosem.unpack``) where the declaration allows, else by
+    construct's own compiler.
     """
 
     def __init__(self, layout: Layout, namer: Namer | None = None) -> None:
@@ -152,7 +223,7 @@ class CompiledLayout:
         self.namer = namer
         self.declaration = declare(layout)
         self._compiled: Any = None
-        self._apdu: dict[int, Any] = {}
+        self._forms: dict[int, _Form] = {}
         kept = [(i, f) for i, f in enumerate(layout.fields) if f.shape is not Shape.NULL_PAIR]
         self.slots = tuple(slot_for(f.obis) for _, f in kept)
         self.names = tuple(None if f.const is not None else f"v{i}" for i, f in kept)
@@ -166,46 +237,58 @@ class CompiledLayout:
         #: where the list id is (at most one place): all ``manufacturer_of`` needs to look at
         self.version_at = tuple(k for k, s in enumerate(self.slots) if s.name == "list_version")[:1]
         self.version_slots = tuple(self.slots[k] for k in self.version_at)
-        self._values = _getter(self.names)
-        self._scalers = _getter(self.scaler_names)
-        self._units = _getter(self.unit_names)
         self._const_at = tuple((k, v) for k, v in enumerate(self.consts) if v is not None)
         self._makers: dict[tuple[tuple[Any, ...], bytes | None], str | None] = {}
 
     @property
     def compiled(self) -> Any:
-        """The body declaration, compiled (the tests check it agrees with the interpreted one)."""
+        """The body declaration, compiled by construct (the tests check it agrees with the interpreted one)."""
         if self._compiled is None:
             self._compiled = self.declaration.compile()
         return self._compiled
 
     def apdu(self, form: int) -> Any:
-        """The whole data-notification of header ``form``, compiled (a construct ``Compiled``)."""
-        compiled = self._apdu.get(form)
-        if compiled is None:
-            compiled = self._apdu[form] = _compiled_apdu(self.layout, form)
-        return compiled
+        """The whole data-notification of header ``form``, compiled by construct (a ``Compiled``)."""
+        return _compiled_apdu(self.layout, form)
+
+    def form(self, form: int) -> _Form:
+        """How header ``form`` is read (compiled on first use)."""
+        found = self._forms.get(form)
+        if found is None:
+            found = self._forms[form] = _Form(self, form)
+        return found
 
     def parse(self, apdu: bytes) -> Any:
-        """The compiled declaration's own parse function on ``apdu``, with the shared context.
+        """The parsed fields of ``apdu`` (a tuple, or construct's Container where the unpack
+        compiler declined); ``fields`` names them."""
+        return self.form(apdu[5]).parse(apdu)
 
-        ``Compiled.parse`` goes through ``parse_stream``, which builds a fresh outer context and
-        report path per call (a sixth of a list 1 decode); the generated function needs neither.
-        The shared context also spares the garbage collector a reference cycle per message (see
-        ``cosem.axdr.PARSE_CONTEXT``): a tenth of the time of ``amsread csv`` went to collecting.
-        """
-        compiled = self._apdu.get(apdu[5])
-        if compiled is None:
-            compiled = self.apdu(apdu[5])
-        return parse_compiled(compiled, apdu)
+    def fields(self, apdu: bytes, parsed: Any) -> dict[str, Any]:
+        """``parsed`` by name, as construct's parse of the same declaration names it (the tests)."""
+        return self.form(apdu[5]).fields(parsed)
+
+    def read(self, apdu: bytes, source: bytes | None) -> Message | None:
+        """The message, if ``apdu`` is this layout from its first byte to its last; else None."""
+        form = self._forms.get(apdu[5]) or self.form(apdu[5])
+        try:
+            parsed = form.parse(apdu)
+        except _MISMATCH:
+            return None
+        if parsed[form.end] != len(apdu):
+            return None  # bytes after the body: not this layout
+        return self._message(form, parsed, source)
 
     def build(self, values: dict[str, Any]) -> bytes:
         """Build the body from ``v<i>``/``s<i>``/``u<i>`` values (strings as bytes)."""
         return self.declaration.build(values)
 
-    def message(self, parsed: Any, source: bytes | None) -> Message:
+    def message(self, parsed: Any, source: bytes | None, form: int = 0x00) -> Message:
+        """A ``Message`` from a parse of header ``form`` (see ``read``)."""
+        return self._message(self.form(form), parsed, source)
+
+    def _message(self, form: _Form, parsed: Any, source: bytes | None) -> Message:
         """A ``Message`` from a parsed APDU: no tree, just the values in table order."""
-        vals = self._values(parsed)
+        vals = form.values(parsed)
         if self._const_at or self.clock_at:
             values = list(vals)
             for k, v in self._const_at:
@@ -214,20 +297,19 @@ class CompiledLayout:
                 values[k] = CosemDateTime.from_bytes(values[k])
             vals = tuple(values)
         if self.has_registers:
-            scalers, units = self._scalers(parsed), self._units(parsed)
+            scalers, units = form.scalers(parsed), form.units(parsed)
         else:
             scalers = units = self.no_scalers
-        stamp = parsed.get("date_time")
         return Message(
             self.slots,
             vals,
             scalers,
             units,
-            CosemDateTime.from_fields(stamp) if stamp is not None else None,
+            CosemDateTime.from_wire(form.clock(parsed)) if form.clock is not None else None,
             self._maker(vals, source) if self.namer is not None else None,
             self.layout.name,
             self.layout.list_level,
-            parsed["invoke_id"] & 0xFFFFFF,
+            parsed[form.invoke_id] & 0xFFFFFF,
         )
 
     def _maker(self, vals: tuple[Any, ...], source: bytes | None) -> str | None:
@@ -247,15 +329,15 @@ class CompiledLayout:
 _UNKNOWN: Final = object()
 
 
-def _getter(names: tuple[str | None, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """A function taking the named entries of a parse, as a tuple in ``names`` order (None where
-    the name is None), in one ``itemgetter`` call rather than a look-up per name."""
-    keys = [n for n in names if n is not None]
-    if len(keys) == len(names) and len(keys) > 1:
-        return operator.itemgetter(*keys)
+def _getter(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function taking the entries ``keys`` (positions or names) of a parse, as a tuple in
+    their order (None where the key is None), in one ``itemgetter`` call rather than a look-up each."""
+    wanted = [k for k in keys if k is not None]
+    if len(wanted) == len(keys) and len(wanted) > 1:
+        return operator.itemgetter(*wanted)
 
     def get(parsed: Any) -> tuple[Any, ...]:
-        return tuple([parsed[n] if n is not None else None for n in names])
+        return tuple([parsed[k] if k is not None else None for k in keys])
 
     return get
 
@@ -285,15 +367,12 @@ class LayoutIndex:
         if not candidates:
             return None
         for k, cl in enumerate(candidates):
-            try:
-                parsed = cl.parse(apdu)
-            except _MISMATCH:
+            message = cl.read(apdu, source)
+            if message is None:
                 continue
-            if parsed["end"] != len(apdu):
-                continue  # bytes after the body: not this layout
             if k:
                 candidates.insert(0, candidates.pop(k))
-            return cl.message(parsed, source)
+            return message
         return None
 
     def compiled(self, name: str) -> CompiledLayout:

@@ -122,7 +122,9 @@ def _make_slot(obis: bytes) -> Slot:
     )
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, yet never changed: one is made per frame, and a frozen dataclass's __init__
+# (object.__setattr__ per field) cost 5 times as much, a tenth of a frame's decode (issue 15).
+@dataclass(slots=True, unsafe_hash=True)
 class Message:
     """A decoded data-notification before naming and scaling: parallel tuples, one entry per value.
 

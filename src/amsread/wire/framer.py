@@ -49,7 +49,9 @@ class Framing(Enum):
     """DSMR telegrams (P1 port): the payload is the ASCII telegram, ``/`` to ``!`` and its CRC."""
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, yet never changed: one is made per frame, and a frozen dataclass's __init__
+# (object.__setattr__ per field) cost 5 times as much, a tenth of a frame's decode (issue 15).
+@dataclass(slots=True, unsafe_hash=True)
 class Envelope:
     """One whole message as the framer hands it on, the same for every framing.
 
