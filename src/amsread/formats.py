@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import math
 from collections.abc import Callable
@@ -209,11 +210,10 @@ def _json_value(value: object) -> str:
 #: The reading's own fields, ahead of its values, in contract order (``Reading.as_dict``).
 _HEAD: Final = ("received_at", "meter_time", "manufacturer", "list")
 
-#: How many distinct sets of value names ``json_line`` keeps a key plan for: a stream repeats a
-#: few layouts for ever, but hostile frames with random codes must not grow memory.
+#: How many shapes of reading (value names and types) ``json_line`` and each ``CsvWriter`` keep a
+#: template for: a stream repeats a few layouts for ever, but hostile frames with random codes
+#: must not grow memory.
 JSON_PLANS: Final = 256
-
-_json_plans: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
 
 _json_text = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False), made once
 
@@ -240,29 +240,100 @@ _JSON_CELL: Final[dict[type, Callable[[Any], str]]] = {
 }
 
 
-def _json_plan(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """The value names of one layout in ``as_dict`` order, each with its ``"key": `` text, worked
-    out once per set of names rather than per line."""
-    plan = _json_plans.get(names)
-    if plan is None:
-        present = set(names)
-        ordered: list[str] = [k for k in COLUMNS[4:] if k in present]
-        ordered += [k for k in names if k not in ordered and k not in _HEAD]
-        plan = tuple((k, f"{json.dumps(k)}: ") for k in ordered)
-        if len(_json_plans) >= JSON_PLANS:
-            _json_plans.clear()
-        _json_plans[names] = plan
-    return plan
+#: Types a shape template prints by a format spec or a prepared text (``_Shape``); a value of
+#: any other type (bool, float, a structure) sends its reading down the road of per-value calls.
+_TEMPLATED: Final = frozenset({Decimal, int, str, dt.datetime, type(None)})
+
+#: How many distinct texts the writers keep their printed form of (meter ids, types and list ids
+#: repeat in every list; hostile ever-new text must not grow memory).
+TEXT_CELLS: Final = 1024
+
+
+def _cached(convert: Callable[[str], str]) -> Callable[[str], str]:
+    """``convert``, remembered for up to ``TEXT_CELLS`` distinct texts."""
+    done: dict[str, str] = {}
+
+    def cell(text: str) -> str:
+        out = done.get(text)
+        if out is None:
+            if len(done) >= TEXT_CELLS:
+                done.clear()
+            out = done[text] = convert(text)
+        return out
+
+    return cell
+
+
+def _shape(values: dict[str, Any]) -> tuple[tuple[str, ...], tuple[type, ...]]:
+    """What a template depends on: the value names, in order, and each value's type."""
+    return tuple(values), tuple(map(type, values.values()))
+
+
+class _Template:
+    """One shape of reading printed by one ``str.format`` call: the line's constant text (keys,
+    separators, empty cells) is in the template, numbers are printed by its format specs
+    (``{k:f}`` for a Decimal), and only text and times are prepared per value (``convert``).
+
+    Decimals are always finite here: every road to a ``Reading`` refuses NaN and infinity first
+    (``decode.decoder``, ``decode.p1``), which the hostile-frame tests hold JSON output to."""
+
+    __slots__ = ("convert", "text")
+
+    def __init__(self, text: str, convert: tuple[tuple[int, Callable[[Any], str]], ...]) -> None:
+        self.text = text
+        self.convert = convert
+
+    def line(self, head: list[Any], values: dict[str, Any]) -> str:
+        args = head + list(values.values())
+        for k, conv in self.convert:
+            args[k] = conv(args[k])
+        return self.text.format(*args)
+
+
+def _escape_braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+_json_string = _cached(lambda text: _json_text(visible(text)))
+
+
+def _json_template(names: tuple[str, ...], types: tuple[type, ...]) -> _Template | None:
+    """The template of JSON lines of one shape (value names and types), the head's fields
+    excepted (``json_line`` prints those); None if a type needs ``_json_value``."""
+    if not set(types) <= _TEMPLATED:
+        return None
+    ordered: list[int] = [names.index(k) for k in COLUMNS[4:] if k in names]
+    ordered += [i for i, k in enumerate(names) if i not in ordered and k not in _HEAD]
+    parts: list[str] = []
+    convert: list[tuple[int, Callable[[Any], str]]] = []
+    for i in ordered:
+        key = _escape_braces(json.dumps(names[i]))
+        t = types[i]
+        if t is type(None):
+            parts.append(f"{key}: null")
+            continue
+        parts.append(f"{key}: {{{i}:f}}" if t is Decimal else f"{key}: {{{i}}}")
+        if t is str:
+            convert.append((i, _json_string))
+        elif t is dt.datetime:
+            convert.append((i, _json_time))
+    return _Template(", ".join(parts), tuple(convert))
+
+
+def _json_time(value: dt.datetime) -> str:
+    return f'"{_datetime_text(value)}"'
+
+
+_json_plans: dict[tuple[tuple[str, ...], tuple[type, ...]], _Template | None] = {}
 
 
 def json_line(reading: Reading) -> str:
     """One JSON object on one line; numbers exact (``227.6``, never ``227.59999999999997``).
 
-    The shape of ``Reading.as_dict``, built straight from the reading: the key order comes from
-    a plan per set of value names, and each value is printed by its type's function.
+    The shape of ``Reading.as_dict``, built straight from the reading: the values by one template
+    per shape of reading (``_json_template``), made once per shape rather than per line.
     """
-    parts = []
-    cell = _JSON_CELL.get
+    head = []
     for name, value in (
         ("received_at", reading.received_at),
         ("meter_time", reading.meter_time),
@@ -270,12 +341,26 @@ def json_line(reading: Reading) -> str:
         ("list", reading.list),
     ):
         if value is not None:
-            parts.append(f'"{name}": ' + cell(type(value), _json_value)(value))
+            head.append(f'"{name}": ' + _JSON_CELL.get(type(value), _json_value)(value))
     values = reading.values
-    for name, key in _json_plan(tuple(values)):
-        value = values[name]
-        parts.append(key + cell(type(value), _json_value)(value))
-    return "{" + ", ".join(parts) + "}"
+    shape = _shape(values)
+    if shape in _json_plans:
+        template = _json_plans[shape]
+    else:
+        if len(_json_plans) >= JSON_PLANS:
+            _json_plans.clear()
+        template = _json_plans[shape] = _json_template(*shape)
+    if template is None:
+        order = {k: i for i, k in enumerate(COLUMNS[4:])}
+        keys = sorted((k for k in values if k not in _HEAD), key=lambda k: order.get(k, len(order)))
+        parts = [f"{json.dumps(k)}: {_json_value(values[k])}" for k in keys]
+        body = ", ".join(parts)
+    else:
+        body = template.line([], values)
+    if head and body:
+        return "{" + ", ".join(head) + ", " + body + "}"
+    return "{" + (", ".join(head) or body) + "}"
+
 
 
 #: One CSV cell per type, by one look-up: what ``_csv_cell`` prints for it. Other types (bool,
@@ -290,15 +375,20 @@ _CSV_CELL: Final[dict[type, Callable[[Any], str]]] = {
 
 
 class CsvWriter:
-    """CSV rows of chosen columns; the header once (unless told not to), every row flushed.
+    """CSV rows of chosen columns; the header once (unless told not to), every row flushed
+    (unless ``flush`` is False: the caller flushes, as ``amsread csv`` does before each read).
 
-    The columns are planned once: where each of the reading's own fields goes, and which
-    position each value name fills. A row starts empty and only the values the reading carries
-    are printed into it (a list 1 reading fills 4 of 21 cells), each by its type's function.
+    Each shape of reading (value names and types) gets a row template once (``_template``): one
+    ``str.format`` call prints a row. Readings with values of other types (floats, structures)
+    take the planned row of cells, each printed by its type's function, and a column list that
+    names a column twice takes the plain road, ``Reading.get`` per column.
     """
 
-    def __init__(self, stream: TextIO, columns: tuple[str, ...], *, header: bool = True) -> None:
+    def __init__(
+        self, stream: TextIO, columns: tuple[str, ...], *, header: bool = True, flush: bool = True
+    ) -> None:
         self._stream = stream
+        self._flush = flush
         self._writer = csv.writer(stream, lineterminator="\n")
         self.columns = columns
         self._header_due = header
@@ -306,13 +396,57 @@ class CsvWriter:
         self._head = tuple((i, c) for i, c in enumerate(columns) if c in _HEAD)
         self._at = {c: i for i, c in enumerate(columns) if c not in _HEAD}
         self._empty = [""] * len(columns)
+        self._templates: dict[
+            tuple[tuple[str, ...], tuple[type, ...], tuple[type, ...]], _Template | None
+        ] = {}
 
     def write(self, reading: Reading) -> None:
         if self._header_due:
             self._writer.writerow(self.columns)
             self._header_due = False
-        self._writer.writerow(self._row(reading) if self._planned else self._plain_row(reading))
-        self._stream.flush()
+        if self._planned:
+            head = [reading.received_at, reading.meter_time, reading.manufacturer, reading.list]
+            values = reading.values
+            key = (*_shape(values), tuple(map(type, head)))
+            if key in self._templates:
+                template = self._templates[key]
+            else:
+                if len(self._templates) >= JSON_PLANS:
+                    self._templates.clear()
+                template = self._templates[key] = self._template(*key)
+            if template is not None:
+                self._stream.write(template.line(head, values))
+            else:
+                self._writer.writerow(self._row(reading))
+        else:
+            self._writer.writerow(self._plain_row(reading))
+        if self._flush:
+            self._stream.flush()
+
+    def _template(
+        self, names: tuple[str, ...], types: tuple[type, ...], head_types: tuple[type, ...]
+    ) -> _Template | None:
+        """The template of rows of one shape: each column's cell by position among the head
+        fields and the values (``{k}``, ``{k:f}``), empty where the reading has nothing."""
+        if not set(types) <= _TEMPLATED or not set(head_types) <= _TEMPLATED or len(self.columns) < 2:
+            return None  # (csv.writer writes a lone empty cell as "")
+        position = {name: k for k, name in enumerate(_HEAD)}
+        position.update({name: len(_HEAD) + k for k, name in enumerate(names)})
+        kinds = head_types + types
+        cells: list[str] = []
+        convert: dict[int, Callable[[Any], str]] = {}
+        for column in self.columns:
+            k = position.get(column)
+            if k is None or kinds[k] is type(None):
+                cells.append("")
+                continue
+            cells.append(f"{{{k}:f}}" if kinds[k] is Decimal else f"{{{k}}}")
+            if kinds[k] is str:
+                convert[k] = _csv_string
+            elif kinds[k] is dt.datetime:
+                convert[k] = _datetime_text
+        line = ",".join(cells) + "\n"
+        return _Template(line, tuple(convert.items()))
 
     def _row(self, reading: Reading) -> list[str]:
         row = self._empty.copy()
@@ -329,6 +463,18 @@ class CsvWriter:
 
     def _plain_row(self, reading: Reading) -> list[str]:
         return [_csv_cell(reading.get(c)) for c in self.columns]
+
+
+def _quoted(cell: str) -> str:
+    """A text cell as ``csv.writer`` writes it among others (minimal quoting), for the row templates."""
+    if not cell:
+        return ""  # alone in a row csv.writer would write "", among others nothing
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([cell])
+    return out.getvalue()[:-1]
+
+
+_csv_string = _cached(lambda text: _quoted(csv_text(text)))
 
 
 def _csv_cell(value: object) -> str:

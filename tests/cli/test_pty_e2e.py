@@ -113,3 +113,28 @@ def test_port_busy_from_the_command_line(pty: tuple[int, str], spawn: Spawn) -> 
     second.wait(timeout=HARD_TIMEOUT)
     assert second.returncode == 5
     assert Pipe(second.stderr).drain(deadline) == [f"Error: port busy: {name} is in use by another program"]
+
+
+@pytest.mark.parametrize("command", ["hex", "csv", "json"])
+def test_a_line_is_out_while_amsread_waits_for_the_next_frame(
+    command: str, pty: tuple[int, str], spawn: Spawn
+) -> None:
+    """Lines are flushed before each read of the port, not after each line (issue 15): a frame's
+    line reaches the reader while amsread is still running, blocked on the port for more."""
+    master, name = pty
+    deadline = time.monotonic() + HARD_TIMEOUT
+    proc = spawn(command, name)
+    err, out = Pipe(proc.stderr), Pipe(proc.stdout)
+    err.wait_for(lambda line: line.startswith("reading "), deadline)
+    header = 1 if command == "csv" else 0
+    for k, frame in enumerate(FRAMES[:2], 1):
+        os.write(master, frame)
+        while len(out.lines) < header + k:
+            assert time.monotonic() < deadline and not out.eof, out.lines
+            out.poll(0.05)
+        assert proc.poll() is None  # printed, and still waiting for the port
+        if command == "hex":
+            assert out.lines[-1].endswith(frame.hex())
+    proc.terminate()
+    proc.wait(timeout=HARD_TIMEOUT)
+    assert proc.returncode == 0

@@ -35,6 +35,8 @@ def _odd_reading() -> Reading:
         "meter_id": "=HYPERLINK(1)",
         "meter_type": "-ab\x1b[2J",
         "list_version": "+47",
+        "meter_model": 'a,"b"',
+        "1-0:96.1.7.255": "",
         "active_power_import": 1234,
         "voltage_l1": Decimal("230.10"),
         "current_l1": Decimal("-1.5"),
@@ -48,6 +50,20 @@ def _odd_reading() -> Reading:
     return Reading(stamp, stamp.replace(microsecond=0), "aidon", 2, values, "x")
 
 
+def _text_reading() -> Reading:
+    """Only the types the templates print, with text that must be quoted, guarded or escaped."""
+    values: dict[str, Any] = {
+        "meter_id": '=a,"b"',
+        "meter_model": "{0}{1:f}",
+        "1-0:96.1.7.255": "",
+        "list_version": "plain",
+        "voltage_l1": Decimal("5E+1"),
+        "active_power_import": 7,
+        "meter_type": None,
+    }
+    return Reading(None, dt.datetime(2026, 3, 29, 2, 0, tzinfo=dt.UTC), None, 3, values, "y")
+
+
 def _csv_rows(readings: list[Reading], columns: tuple[str, ...]) -> list[list[str]]:
     out = io.StringIO()
     writer = CsvWriter(out, columns, header=False)
@@ -58,11 +74,17 @@ def _csv_rows(readings: list[Reading], columns: tuple[str, ...]) -> list[list[st
 
 @pytest.mark.parametrize(
     "columns",
-    [COLUMNS, ("meter_id", "1-0:99.99.0.255", "power_factor", "flag", "nothing", "list", "received_at")],
-    ids=["contract", "extras"],
+    [
+        COLUMNS,
+        ("meter_id", "1-0:99.99.0.255", "power_factor", "flag", "nothing", "list", "received_at"),
+        ("meter_model", "1-0:96.1.7.255", "voltage_l1", "meter_time"),
+        ("1-0:96.1.7.255",),
+        ("nothing",),
+    ],
+    ids=["contract", "extras", "quoted-and-empty-text", "lone-empty-text", "lone-absent"],
 )
 def test_csv_rows_equal_the_plain_road(columns: tuple[str, ...]) -> None:
-    readings = [*_readings(), _odd_reading()]
+    readings = [*_readings(), _odd_reading(), _text_reading()]
     expected = [[_csv_cell(r.get(c)) for c in columns] for r in readings]
     assert _csv_rows(readings, columns) == expected
 
@@ -73,7 +95,7 @@ def test_csv_guards_text_but_not_numbers() -> None:
 
 
 def test_json_lines_equal_as_dict() -> None:
-    for r in [*_readings(), _odd_reading()]:
+    for r in [*_readings(), _odd_reading(), _text_reading()]:
         line = json_line(r)
         expected = "{" + ", ".join(f"{json.dumps(k)}: {_json_value(v)}" for k, v in r.as_dict().items()) + "}"
         assert line == expected

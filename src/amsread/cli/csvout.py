@@ -49,7 +49,8 @@ def command(
     from amsread.formats import CsvWriter
 
     chosen = parse_columns(columns)
-    writer = CsvWriter(sys.stdout, chosen, header=not no_header and not appending(sys.stdout))
+    # each_reading flushes the rows before every read of the source
+    writer = CsvWriter(sys.stdout, chosen, header=not no_header and not appending(sys.stdout), flush=False)
     each_reading(source, options, writer.write)
 
 

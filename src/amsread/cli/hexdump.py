@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from amsread.cli.options import CONTEXT_SETTINGS, source_options
-from amsread.cli.runner import emit, running
+from amsread.cli.runner import emit, flushed_per_read, running
 
 if TYPE_CHECKING:
     from amsread.errors import AmsReadError
@@ -150,16 +150,19 @@ def command(source: SourceRequest, meter: str | None, annotate: bool, show_raw: 
         amsread hex capture.hex
     """
     printer = _Printer(annotate=annotate, count=source.count)
-    with running(source, on_error=printer.error, on_discard=printer.outside if show_raw else None) as (
-        src,
-        pipeline,
+    with (
+        running(source, on_error=printer.error, on_discard=printer.outside if show_raw else None) as (
+            src,
+            pipeline,
+        ),
+        flushed_per_read() as each_read,
     ):
         pipeline.splitter.on_frame = printer.frame
         pipeline.mbus.on_frame = printer.mbus_frame
         pipeline.p1.on_frame = printer.telegram
         printer.live = src.live
         try:
-            for _ in pipeline.steps(src, live=src.live):
+            for _ in pipeline.steps(each_read(src), live=src.live):
                 pass
         except _Enough:
             pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from amsread.cli.runner import running, take
+from amsread.cli.runner import flushed_per_read, running, take
 
 if TYPE_CHECKING:
     from amsread.contract import Reading
@@ -21,10 +21,13 @@ def each_reading(
     opened: Source | None = None,
 ) -> None:
     """Open the requested source (or take ``opened``), decode it, and hand each reading to
-    ``write`` the moment it is complete."""
+    ``write`` the moment it is complete; what ``write`` prints with ``emit`` (or without
+    flushing) is flushed before each read of the source (``flushed_per_read``)."""
     from amsread.decode.decoder import ReadingDecoder
 
-    with running(request, opened=opened) as (src, pipeline):
-        readings: Iterator[Reading] = pipeline.readings(src, live=src.live, decoder=ReadingDecoder(options))
+    with running(request, opened=opened) as (src, pipeline), flushed_per_read() as each_read:
+        readings: Iterator[Reading] = pipeline.readings(
+            each_read(src), live=src.live, decoder=ReadingDecoder(options)
+        )
         for reading in take(readings, request.count):
             write(reading)

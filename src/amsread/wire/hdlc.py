@@ -368,6 +368,9 @@ class FrameSplitter:
         length = ((f1 & 0x07) << 8) | buf[start + 2]
         if length < MIN_FRAME_LENGTH or length > self._max_length:
             return FrameLengthError(f"length {length} out of range", raw=bytes(buf[start : start + 3]))
+        head = _HEADER.match(buf, start)
+        if head is not None:  # both addresses, control and HCS in the buffer: one C call found them
+            return self._judge(buf, start, head, length, received_at)
         # destination then source address: each ends at the first byte with bit 0 set
         ends = []
         i = start + 3
@@ -409,6 +412,42 @@ class FrameSplitter:
             control=buf[i],
             header_length=header_end - start,
             received_at=received_at,
+        )
+
+    def _judge(
+        self, buf: bytearray, start: int, head: re.Match[bytes], length: int, received_at: float | None
+    ) -> Frame | FrameError | None:
+        """``_try_frame`` once ``_HEADER`` matched the whole header: the same checks in the same
+        order (header length, HCS, closing flag, FCS), without walking the addresses byte by byte."""
+        header_end = head.end()
+        i = header_end - 3  # the control byte
+        if header_end - start + 1 > length:
+            return FrameLengthError(
+                f"length {length} shorter than the header", raw=bytes(buf[start : start + 3])
+            )
+        if fcs16(buf[start + 1 : i + 1]) != buf[i + 1] | (buf[i + 2] << 8):
+            return HeaderChecksumError("header checksum mismatch", raw=bytes(buf[start:header_end]))
+        end = start + 1 + length  # index of the closing flag
+        if end >= len(buf):
+            return None
+        if buf[end] != FLAG:
+            return FrameFlagError(
+                f"no closing flag after {length} bytes (found {buf[end]:02X})",
+                raw=bytes(buf[start : end + 1]),
+            )
+        raw = bytes(buf[start : end + 1])
+        if fcs16(raw[1:-3]) != raw[-3] | (raw[-2] << 8):
+            return FrameChecksumError("frame checksum mismatch", raw=raw)
+        d0, d1 = head.span(1)
+        return Frame(
+            raw,
+            length,
+            bool(buf[start + 1] & 0x08),
+            raw[d0 - start : d1 - start],
+            raw[d1 - start : i - start],
+            buf[i],
+            header_end - start,
+            received_at,
         )
 
     def _reject(self, err: FrameError) -> None:
@@ -476,6 +515,17 @@ class FrameSplitter:
 
 
 _SKIP_FLAG: Final = FrameError("flag")
+#: Bytes whose lowest bit is clear (an address continues) or set (an address ends), as regex classes.
+_EVEN: Final = b"[" + b"".join(re.escape(bytes([b])) for b in range(0, 256, 2)) + b"]"
+_ODD: Final = b"[" + b"".join(re.escape(bytes([b])) for b in range(1, 256, 2)) + b"]"
+#: A whole frame header from its opening flag: format (2), destination and source address (1 to
+#: ``MAX_ADDRESS_BYTES`` each, ending at the first byte with bit 0 set), control, HCS (2). Group 1
+#: is the destination; the source runs from its end to the control byte.
+_HEADER: Final = re.compile(
+    b"\\x7e..(%s{0,%d}%s)%s{0,%d}%s..."
+    % (_EVEN, MAX_ADDRESS_BYTES - 1, _ODD, _EVEN, MAX_ADDRESS_BYTES - 1, _ODD),
+    re.DOTALL,
+)
 #: The most bytes ``_try_frame`` reads before it rejects a candidate whose ``raw`` is shorter:
 #: flag, format (2), two addresses of at most 4 bytes, control, HCS (2).
 _VERDICT_SPAN: Final = 3 + 2 * MAX_ADDRESS_BYTES + 3
