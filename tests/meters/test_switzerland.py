@@ -24,7 +24,7 @@ from amsread.cosem.axdr import Data
 from amsread.cosem.ciphering import ApduUnwrapper
 from amsread.decode.decoder import ReadingDecoder
 from amsread.decode.generic import items_from_tree
-from amsread.decode.pipeline import LEFT_OUT, Pipeline
+from amsread.decode.pipeline import LEFT_OUT, LEFT_OUT_TOLD, Pipeline
 from amsread.meters import MAKER_OF_LIST, UNSCALED_CAPTURE_LISTS
 from amsread.meters.switzerland import AM550, E360, E450, E570, VSE_LIST
 from amsread.obis import Obis
@@ -254,6 +254,15 @@ def test_an_unknown_maker_keeps_energy_and_power_and_leaves_u_and_i_out() -> Non
         "currents (no public source shows this list from maker XYZ), left out"
     ]
     assert pipeline.stats.warnings[LEFT_OUT] == 3
+
+
+def test_ever_new_unknown_meters_are_counted_but_told_only_so_often() -> None:
+    """A stream of frames each with another name must not flood stderr."""
+    warnings: list[str] = []
+    frames = b"".join(vse_frames(E570.objects, e570_values(f"XYZ{i:013d}")) for i in range(LEFT_OUT_TOLD + 9))
+    found, pipeline = readings(frames, warnings)
+    assert len(found) == LEFT_OUT_TOLD + 9 and pipeline.stats.warnings[LEFT_OUT] == LEFT_OUT_TOLD + 9
+    assert len(warnings) == LEFT_OUT_TOLD and "XYZ0000000000000" in warnings[0]
 
 
 def test_a_known_maker_with_another_object_order_is_of_unknown_type() -> None:

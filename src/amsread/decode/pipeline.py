@@ -24,6 +24,10 @@ IMPLAUSIBLE: Final = "implausible value"
 #: The summary's name for readings some of whose values were left out for want of a scale.
 LEFT_OUT: Final = "value without a known scale"
 
+#: How many different reasons for values left out are told: each names its meter, and a stream of
+#: frames with ever new names must neither flood stderr nor grow memory (the count goes on).
+LEFT_OUT_TOLD: Final = 16
+
 #: The summary's name for hourly lists whose clock did not advance.
 STALE_HOURLY: Final = "stale hourly list"
 
@@ -108,11 +112,13 @@ class Pipeline(Framer):
 
     def _left_out(self, reasons: tuple[str, ...]) -> None:
         """Count a reading whose decoder left values out for want of a scale (a VSE list from an
-        unknown meter type); tell each reason, which names the meter, once."""
+        unknown meter type); tell each reason, which names the meter, once (the first
+        ``LEFT_OUT_TOLD`` of them)."""
         self.stats.warn(LEFT_OUT)
         for reason in reasons:
-            if reason not in self._left_out_told and self.on_warning is not None:
-                self._left_out_told.add(reason)
+            told = self._left_out_told
+            if reason not in told and len(told) < LEFT_OUT_TOLD and self.on_warning is not None:
+                told.add(reason)
                 self.on_warning(f"warning: {reason}")
 
     def _check_hourly(self, reading: Reading) -> None:
