@@ -142,7 +142,7 @@ def test_the_e570_capture_without_its_table_entry_is_of_unknown_type() -> None:
     left_out: list[str] = []
     items, style = items_from_tree(capture_body(), unscaled=(rule,), left_out=left_out)
     codes = {it.obis[2:5] for it in items}
-    assert style == "vse-2026" and bytes((32, 7, 0)) not in codes and bytes((31, 7, 0)) not in codes
+    assert style == "vse-2026-landisgyr" and bytes((32, 7, 0)) not in codes and bytes((31, 7, 0)) not in codes
     assert bytes((1, 8, 0)) in codes and bytes((1, 7, 0)) in codes  # energies and powers kept
     assert left_out == [
         "VSE-2026 list from meter LGZ1030781910790: no published scale for its voltages and "
@@ -222,6 +222,8 @@ def test_am550_voltage_in_tenths_current_in_hundredths() -> None:
 
 
 def test_every_type_names_its_maker() -> None:
+    assert MAKER_OF_LIST["vse-2026-landisgyr"] == "landisgyr" and MAKER_OF_LIST["vse-2026-iskra"] == "iskra"
+    assert "vse-2026" not in MAKER_OF_LIST  # a maker the table does not know names nobody
     assert {t.name: MAKER_OF_LIST[t.name] for t in VSE_LIST.types} == {
         "vse-2026-landisgyr-e570": "landisgyr",
         "vse-2026-landisgyr-e360": "landisgyr",
@@ -269,7 +271,8 @@ def test_a_known_maker_with_another_object_order_is_of_unknown_type() -> None:
     """An Iskra list in the E570's order is no AM550 list (which has its powers on channel 1)."""
     warnings: list[str] = []
     r = one(vse_frames(E570.objects, e570_values("ISK1030783821282")), warnings)
-    assert r.layout == "generic:vse-2026" and "voltage_l1" not in r.values and "current_l1" not in r.values
+    assert r.layout == "generic:vse-2026-iskra" and r.manufacturer == "iskra"  # ISK: the FLAG id
+    assert "voltage_l1" not in r.values and "current_l1" not in r.values
     assert warnings == [
         "warning: VSE-2026 list from meter ISK1030783821282: no published scale for its voltages and "
         "currents (its object list is none of Iskra AM550), left out"

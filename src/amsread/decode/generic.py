@@ -294,7 +294,14 @@ def unscaled_capture_items(
             items.append(Item(obis, value, scaler))
     if meter is None and left_out is not None:
         left_out.append(_unknown_type(rule, name))
-    return tuple(items), meter.name if meter is not None else rule.name
+    return tuple(items), meter.name if meter is not None else unknown_type_style(rule, name[:3])
+
+
+def unknown_type_style(rule: UnscaledCaptureList, flag: bytes) -> str:
+    """The layout of a list of unknown type: the list's name, and the maker where the FLAG id of
+    its device name is one of the table's (``vse-2026-landisgyr``), for the reading's manufacturer."""
+    maker = next((t.maker for t in rule.types if t.flag == flag), None)
+    return f"{rule.name}-{maker}" if maker is not None else rule.name
 
 
 def _device_name(

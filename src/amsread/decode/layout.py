@@ -215,7 +215,7 @@ class UnscaledCaptureList:
     ``any_channel``), each value an integer, and no other register. Quantities in ``fixed`` have the scale the recommendation fixes for every meter
     (energy in Wh, power in W); the others (voltage, current) take the scale of the matching entry
     of ``types``, and without one they are left out: never a guess. ``name`` is the printed layout
-    of a list whose type is unknown.
+    of a list whose type is unknown (followed by the maker where its FLAG id is a known type's).
     """
 
     name: str

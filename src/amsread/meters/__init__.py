@@ -92,6 +92,7 @@ MAKER_OF_LIST: Final[dict[str, str]] = {
     **{pl.style: m.name for m in MAKERS for pl in m.positional},
     **{t.name: m.name for m in MAKERS for t in m.triples},
     **{t.name: t.maker for lst in UNSCALED_CAPTURE_LISTS for t in lst.types},
+    **{f"{lst.name}-{t.maker}": t.maker for lst in UNSCALED_CAPTURE_LISTS for t in lst.types},
 }
 
 #: Makers whose clock status sets the DST bit (bit 7) in summer: it tells the autumn hour that
