@@ -43,6 +43,7 @@ from amsread.meters import (
     POSITIONAL_LISTS,
     SHARED_LIST1_LAYOUTS,
     TRIPLE_LISTS,
+    UNSCALED_CAPTURE_LISTS,
     maker_of_system_title,
 )
 from amsread.text import visible
@@ -541,6 +542,7 @@ class ReadingDecoder:
             if found is not None:
                 return (replace(found, manufacturer=maker), True) if maker else (found, False)
         decoded = decode_apdu(apdu)
+        left_out: list[str] = []
         items, style = items_from_tree(
             decoded.body,
             container=decoded.body_tag,
@@ -548,12 +550,14 @@ class ReadingDecoder:
             capture_scalers=CAPTURE_OBJECT_SCALERS,
             tags=decoded.element_tags,
             triples=TRIPLE_LISTS,
+            unscaled=UNSCALED_CAPTURE_LISTS,
+            left_out=left_out,
         )
         msg = Message.from_items(items, decoded.date_time, None, f"{GENERIC}{style}")
         titled = maker is not None
         if maker is None:
             maker = manufacturer_of(msg.slots, msg.values, style, source) or MAKER_OF_LIST.get(style)
-        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id), titled
+        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id, left_out=tuple(left_out)), titled
 
     def decode(self, message: Envelope | bytes) -> Reading | None:
         """A whole message to a reading, or None while it waits for more blocks.

@@ -19,6 +19,7 @@ Shapes, as the DLMS data of each item looks on the wire:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -181,3 +182,49 @@ class TripleList:
     name: str
     lead: tuple[Field, ...]
     trail: tuple[Field, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MeterType:
+    """One meter type's push of an unscaled capture-object list, and the scales its makers' data
+    imply (``meters.switzerland``).
+
+    ``flag`` is the FLAG manufacturer id that starts the list's logical device name, ``objects``
+    the OBIS codes of the push object list in order, as the type's firmware sends them; the type
+    is the one whose flag and objects both match. ``scalers`` are the powers of ten of the
+    contract's base unit by quantity (``voltage``, ``current``). ``name`` is what the reading's
+    layout prints after ``generic:``, ``maker`` the maker it implies.
+    """
+
+    name: str
+    maker: str
+    model: str
+    """As people write it: ``Landis+Gyr E570``."""
+    flag: bytes
+    objects: tuple[bytes, ...]
+    scalers: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class UnscaledCaptureList:
+    """A capture-object list a recommendation fixes, pushed without any scaler (the Swiss VSE
+    lists): recognised by its objects, scaled by the meter type that sends it.
+
+    The list starts with its push setup's object list; it carries ``device_name`` (an octet-string
+    that starts with a FLAG id) and every one of ``registers`` (compared on any channel, see
+    ``any_channel``), each value an integer, and no other register. Quantities in ``fixed`` have the scale the recommendation fixes for every meter
+    (energy in Wh, power in W); the others (voltage, current) take the scale of the matching entry
+    of ``types``, and without one they are left out: never a guess. ``name`` is the printed layout
+    of a list whose type is unknown (followed by the maker where its FLAG id is a known type's).
+    """
+
+    name: str
+    device_name: bytes
+    registers: frozenset[bytes]
+    fixed: Mapping[str, int]
+    types: tuple[MeterType, ...]
+
+
+def any_channel(obis: bytes) -> bytes:
+    """The OBIS code with its channel (B) set to 0: the key that compares registers on any channel."""
+    return obis[:1] + b"\x00" + obis[2:] if len(obis) == 6 else obis

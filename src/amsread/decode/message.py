@@ -140,6 +140,9 @@ class Message:
     layout: str
     list_level: int | None = None
     invoke_id: int = 0
+    left_out: tuple[str, ...] = ()
+    """Why values the frame carried were left out (nothing says their scale): one line each, for
+    the pipeline to count and tell once."""
 
     @classmethod
     def from_items(

@@ -21,6 +21,13 @@ REPORT_BYTES: Final = 512
 #: The summary's name for values left out because no meter can mean them.
 IMPLAUSIBLE: Final = "implausible value"
 
+#: The summary's name for readings some of whose values were left out for want of a scale.
+LEFT_OUT: Final = "value without a known scale"
+
+#: How many different reasons for values left out are told: each names its meter, and a stream of
+#: frames with ever new names must neither flood stderr nor grow memory (the count goes on).
+LEFT_OUT_TOLD: Final = 16
+
 #: The summary's name for hourly lists whose clock did not advance.
 STALE_HOURLY: Final = "stale hourly list"
 
@@ -49,6 +56,8 @@ class Pipeline(Framer):
         self._last_hourly: dict[str | None, object] = {}
         #: the quantities whose implausible values have been told (once each per run)
         self._implausible_told: set[str] = set()
+        #: the reasons for values left out that have been told (once each per run)
+        self._left_out_told: set[str] = set()
 
     def readings(self, source: Iterable[bytes], *, decoder: Decoder, live: bool = False) -> Iterator[Reading]:
         """Decoded readings; every decode error is counted and skipped."""
@@ -65,6 +74,8 @@ class Pipeline(Framer):
                 self.stats.readings += 1
                 if reading.implausible:
                     self._implausible(reading)
+                if reading.message is not None and reading.message.left_out:
+                    self._left_out(reading.message.left_out)
                 if reading.list == 3:
                     self._check_hourly(reading)
                 yield reading
@@ -98,6 +109,17 @@ class Pipeline(Framer):
                 f"warning: {name} = {value}{unit} is no measurement (outside {limit.low}..{limit.high}{unit}): "
                 f"left out; likely {limit.cause}"
             )
+
+    def _left_out(self, reasons: tuple[str, ...]) -> None:
+        """Count a reading whose decoder left values out for want of a scale (a VSE list from an
+        unknown meter type); tell each reason, which names the meter, once (the first
+        ``LEFT_OUT_TOLD`` of them)."""
+        self.stats.warn(LEFT_OUT)
+        for reason in reasons:
+            told = self._left_out_told
+            if reason not in told and len(told) < LEFT_OUT_TOLD and self.on_warning is not None:
+                told.add(reason)
+                self.on_warning(f"warning: {reason}")
 
     def _check_hourly(self, reading: Reading) -> None:
         """An hourly list whose clock did not advance repeats stale counters (an Aidon has sent

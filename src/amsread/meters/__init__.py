@@ -5,15 +5,28 @@ Each maker's module (``aidon``, ``kaifa``, ``kamstrup``, ``landisgyr``, ``iskra`
 holds everything known about its meters in one ``Maker``: list ids, implicit scalers, system-title
 prefix, serial preset, layouts and simulator models. This package joins them into the look-up
 tables the decoder, the command line and the simulator use, so adding a maker is one new module
-and one line in ``MAKERS``. Data only: no construct, so ``--help`` can list the presets.
+and one line in ``MAKERS``. Lists an operator or an industry body fixes for several makers live
+in their country's module (``austria``, ``switzerland``). Data only: no construct, so ``--help``
+can list the presets.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from amsread.decode.layout import Layout, PositionalList, TripleList
-from amsread.meters import aidon, austria, iskra, kaifa, kamstrup, landisgyr, p1, sagemcom, siemens
+from amsread.decode.layout import Layout, PositionalList, TripleList, UnscaledCaptureList
+from amsread.meters import (
+    aidon,
+    austria,
+    iskra,
+    kaifa,
+    kamstrup,
+    landisgyr,
+    p1,
+    sagemcom,
+    siemens,
+    switzerland,
+)
 from amsread.meters.model import Maker, MeterModel
 from amsread.settings import SerialSettings
 
@@ -42,6 +55,10 @@ POSITIONAL_LISTS: Final[tuple[PositionalList, ...]] = (
 
 #: Lists of OBIS / value / scaler-unit triples between bare values (EVN's Kaifa MA309).
 TRIPLE_LISTS: Final[tuple[TripleList, ...]] = tuple(t for m in MAKERS for t in m.triples)
+
+#: Capture-object lists without scalers whose scale depends on the meter type (the Swiss VSE
+#: lists), tried before the plain capture-object rule.
+UNSCALED_CAPTURE_LISTS: Final[tuple[UnscaledCaptureList, ...]] = (switzerland.VSE_LIST,)
 
 #: Scalers that capture-object lists leave out, by quantity (Landis+Gyr E450 CH).
 CAPTURE_OBJECT_SCALERS: Final[dict[str, int]] = {
@@ -74,6 +91,8 @@ MAKER_OF_STYLE: Final[dict[str, str]] = {style: m.name for m in MAKERS for style
 MAKER_OF_LIST: Final[dict[str, str]] = {
     **{pl.style: m.name for m in MAKERS for pl in m.positional},
     **{t.name: m.name for m in MAKERS for t in m.triples},
+    **{t.name: t.maker for lst in UNSCALED_CAPTURE_LISTS for t in lst.types},
+    **{f"{lst.name}-{t.maker}": t.maker for lst in UNSCALED_CAPTURE_LISTS for t in lst.types},
 }
 
 #: Makers whose clock status sets the DST bit (bit 7) in summer: it tells the autumn hour that

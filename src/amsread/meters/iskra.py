@@ -19,6 +19,8 @@ not in the frame; they are the operator's (voltage 0.1 V, current 0.01 A, power 
 * **Elektro Celje, 12 values**: name, a configuration text, U1-U3, I1-I3, P+, P-, Q+, Q-
   (issue #615, comment 40, and the firmware's field map).
 
+In Switzerland the AM550 pushes the VSE list, which ``meters.switzerland`` reads and scales.
+
 Positions whose meaning no public document gives (the second id, the configuration text, the
 disconnect state) are left out: never a guess.
 """

@@ -7,6 +7,8 @@
   data_index}`` (DLMS Blue Book, push setup interface class 40, attribute 2), followed by one value
   per definition (``decode.generic`` reads it). Registers push attribute 2 only, so their
   scaler-unit (attribute 3) is not in the frame and comes from ``CAPTURE_OBJECT_SCALERS``.
+* **E360, E450, E570, Switzerland, the VSE lists**: one capture-object list for every maker, without
+  scalers, scaled by meter type: ``meters.switzerland``.
 * **E450, Austria** (Netz Burgenland): positional lists without any OBIS code, fixed by the grid
   operator, ciphered: ``E450_AT_14`` and ``E450_AT_11``.
 
