@@ -175,7 +175,7 @@ def command(
         why = None
     count = source.count
     live_view = not plain and sys.stdout.isatty()
-    tariff = _live_tariff(grid, group, db, options.meter_tz)
+    tariff = _live_tariff(grid, group, db, options.meter_tz, quiet=source.quiet)
     with ctx as (src, pipeline):
         decoder = ReadingDecoder(options)
         if not live_view:
@@ -233,7 +233,9 @@ def _live(
             screen.shown()
 
 
-def _live_tariff(grid: str | None, group: str, db: str | None, tz: Any) -> LiveTariff | None:
+def _live_tariff(
+    grid: str | None, group: str, db: str | None, tz: Any, *, quiet: bool = False
+) -> LiveTariff | None:
     """The live month (``report.live``): with ``--grid``, or with a history database (``--db``, or
     run's default one when it exists), whose month so far it starts from. None: neither."""
     from pathlib import Path
@@ -241,7 +243,7 @@ def _live_tariff(grid: str | None, group: str, db: str | None, tz: Any) -> LiveT
     from amsread import store
     from amsread.errors import StoreError
     from amsread.report import history
-    from amsread.report.live import LiveTariff
+    from amsread.report.live import LiveTariff, told
     from amsread.report.tariffs import load_company
 
     path = Path(db) if db else store.default_path()
@@ -256,7 +258,8 @@ def _live_tariff(grid: str | None, group: str, db: str | None, tz: Any) -> LiveT
         tariff_for = functools.partial(company.tariff, group)
     if not path.exists():
         return LiveTariff(tariff_for, tz)
-    return LiveTariff(tariff_for, tz, history=lambda start, end: history.database(path, start, end))
+    seed = functools.partial(history.database, path)
+    return LiveTariff(tariff_for, tz, history=seed if quiet else told(seed, path, note))
 
 
 def _feed_tariff(tariff: LiveTariff, reading: Reading, *, hourly_note: bool = False) -> None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -82,6 +83,20 @@ def headroom(
     left = max(_ZERO, ceiling - energy_so_far)
     allowed = left / hours_left if hours_left > 0 else None
     return Headroom(target, ceiling, left, allowed, passed)
+
+
+def told(history: History, where: object, say: Callable[[str], None]) -> History:
+    """``history``, saying when its replay is done and how long it took: at the end of a month a
+    month of readings is a noticeable wait (bench/bench_tariff_seed.py)."""
+
+    def replay(start: dt.datetime, end: dt.datetime) -> Iterator[tuple[dt.datetime, Reading]]:
+        began, count = time.monotonic(), 0
+        for item in history(start, end):
+            count += 1
+            yield item
+        say(f"the month so far: {count:,} readings from {where} in {time.monotonic() - began:.1f} s")
+
+    return replay
 
 
 def _hour_start(when: dt.datetime) -> dt.datetime:
