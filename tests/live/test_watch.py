@@ -386,3 +386,22 @@ def test_watch_with_a_history_database_shows_the_months_peaks_without_a_grid(
     assert not any(line.startswith("Peaks this month") for line in watched())  # no database: no month
     code, _, err = run("watch", str(today), "--db", str(tmp_path / "typo.db"))
     assert code == 2 and err.strip().endswith("typo.db") and "no history database at" in err
+
+
+def test_the_demo_leaves_the_default_database_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run's default database, when it exists, gives a real meter's watch the month; a simulated
+    meter's month is not the house's, so --demo takes a database only when named."""
+    from amsread.store import HistoryStore, default_path
+    from helpers.cli import run
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    HistoryStore(default_path()).close()  # exists, and holds nothing
+    capture = _evening(tmp_path / "oct2.bin", dt.datetime(2026, 10, 2, 16, 59, tzinfo=OSLO), 0.05, 2)
+    code, _, err = run("watch", str(capture), "--plain")
+    assert code == 0 and f"the month so far: 0 readings from {default_path()}" in err
+    code, _, err = run("watch", "--demo", "--plain", "--speed", "100", "--count", "3")
+    assert code == 0 and "the month so far" not in err
+    code, _, err = run(
+        "watch", "--demo", "--plain", "--speed", "100", "--count", "3", "--db", str(default_path())
+    )
+    assert code == 0 and "the month so far: 0 readings" in err

@@ -109,7 +109,7 @@ def _demo_source(
     type=click.Path(dir_okay=False),
     help="The history database `amsread run` keeps: the month so far comes from it, so the view "
     "shows the month's peaks (and with --grid the step) from the first reading. "
-    "Default: run's, when it exists.",
+    "Default: run's, when it exists (not with --demo).",
 )
 def command(
     source: SourceRequest,
@@ -175,7 +175,8 @@ def command(
         why = None
     count = source.count
     live_view = not plain and sys.stdout.isatty()
-    tariff = _live_tariff(grid, group, db, options.meter_tz, quiet=source.quiet)
+    # a simulated meter's month is not the house's: the demo takes a database only when named
+    tariff = _live_tariff(grid, group, db, options.meter_tz, quiet=source.quiet, default_db=not demo)
     with ctx as (src, pipeline):
         decoder = ReadingDecoder(options)
         if not live_view:
@@ -234,7 +235,7 @@ def _live(
 
 
 def _live_tariff(
-    grid: str | None, group: str, db: str | None, tz: Any, *, quiet: bool = False
+    grid: str | None, group: str, db: str | None, tz: Any, *, quiet: bool = False, default_db: bool = True
 ) -> LiveTariff | None:
     """The live month (``report.live``): with ``--grid``, or with a history database (``--db``, or
     run's default one when it exists), whose month so far it starts from. None: neither."""
@@ -246,17 +247,17 @@ def _live_tariff(
     from amsread.report.live import LiveTariff, told
     from amsread.report.tariffs import load_company
 
-    path = Path(db) if db else store.default_path()
-    if db and not path.exists():
+    path = Path(db) if db else store.default_path() if default_db else None
+    if path is not None and db and not path.exists():
         raise StoreError(f"no history database at {path}")
-    if grid is None and not path.exists():
+    if grid is None and (path is None or not path.exists()):
         return None
     tariff_for = None
     if grid is not None:
         company = load_company(grid)
         company.tariff(group, dt.date.today().replace(day=1))  # an unknown group fails now, not later
         tariff_for = functools.partial(company.tariff, group)
-    if not path.exists():
+    if path is None or not path.exists():
         return LiveTariff(tariff_for, tz)
     seed = functools.partial(history.database, path)
     return LiveTariff(tariff_for, tz, history=seed if quiet else told(seed, path, note))
