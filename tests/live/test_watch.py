@@ -399,6 +399,7 @@ def test_the_demo_leaves_the_default_database_alone(tmp_path: Path, monkeypatch:
     capture = _evening(tmp_path / "oct2.bin", dt.datetime(2026, 10, 2, 16, 59, tzinfo=OSLO), 0.05, 2)
     code, _, err = run("watch", str(capture), "--plain")
     assert code == 0 and f"the month so far: 0 readings from {default_path()}" in err
+    assert f"reading the month so far from {default_path()}…" in err  # said before the wait
     code, _, err = run("watch", "--demo", "--plain", "--speed", "100", "--count", "3")
     assert code == 0 and "the month so far" not in err
     code, _, err = run(

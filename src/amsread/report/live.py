@@ -86,10 +86,11 @@ def headroom(
 
 
 def told(history: History, where: object, say: Callable[[str], None]) -> History:
-    """``history``, saying when its replay is done and how long it took: at the end of a month a
-    month of readings is a noticeable wait (bench/bench_tariff_seed.py)."""
+    """``history``, saying when its replay begins and ends, and how long it took: at the end of a
+    month a month of readings is a noticeable wait (bench/bench_tariff_seed.py)."""
 
     def replay(start: dt.datetime, end: dt.datetime) -> Iterator[tuple[dt.datetime, Reading]]:
+        say(f"reading the month so far from {where}…")
         began, count = time.monotonic(), 0
         for item in history(start, end):
             count += 1
