@@ -306,10 +306,6 @@ class Status:
     def month(self) -> str:
         return self.hour.astimezone(self.tz).strftime("%Y-%m")
 
-    @property
-    def hours_left(self) -> Decimal:
-        return max(seconds(self.hour + HOUR - self.at) / 3600, _ZERO)
-
     def lines(self) -> list[str]:
         """The figures as short lines for the live view and the piped note."""
         out = [
