@@ -22,6 +22,11 @@ the target, a Raspberry Pi on an SD card running for months (issue 11):
   did not advance) are stored as sent and flagged (``stale``), so a report can leave them out.
 * **Migrations** are versioned from the first release: ``MIGRATIONS`` is a list of steps and
   ``PRAGMA user_version`` says how many a file has had. A file from a newer amsread is refused.
+  The reader takes any version from ``READABLE_FROM`` on (the later steps only add tables), so
+  ``amsread report`` reads a file an older ``run`` wrote without migrating it.
+* **The live tariff figures** of ``run --grid`` (``report.live``) are one row per meter in
+  ``tariff``, replaced at each commit by the newest: the same JSON object as the MQTT ``tariff``
+  topic (docs/mqtt.md), in ``figures``; ``json_extract(figures, '$.left_kwh')`` reads one figure.
 
 Each row's ``at`` (milliseconds since the epoch, UTC) orders and prunes: the host clock when the
 frame arrived (``received_at``), else the meter's clock, else the moment it was stored. The host
@@ -122,7 +127,18 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX readings_at ON readings (at)",
         "CREATE INDEX readings_hourly ON readings (meter_id, at) WHERE list = 3",
     ),
+    (
+        # run --grid: the live capacity-tariff figures, one row per meter, kept current
+        """CREATE TABLE tariff (
+            meter_id TEXT PRIMARY KEY,
+            at INTEGER NOT NULL,
+            month TEXT NOT NULL,
+            figures TEXT NOT NULL
+        )""",
+    ),
 )
+#: The first schema version whose ``readings`` table this amsread reads (later steps only add).
+READABLE_FROM: Final = 1
 
 
 def default_path(env: dict[str, str] | os._Environ[str] | None = None) -> Path:
@@ -319,6 +335,16 @@ def _stored_reading(row: tuple[Any, ...]) -> StoredReading:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _TariffRow:
+    """The newest live tariff figures of a meter (``run --grid``), for the ``tariff`` table."""
+
+    meter_id: str
+    at: int
+    month: str
+    figures: str
+
+
 class _Flush:
     """A request to commit now; ``done`` is set once everything queued before it is committed."""
 
@@ -388,6 +414,16 @@ class HistoryStore:
             raise StoreError("the history database is closed")
         self._put((reading, self.clock()))
 
+    def put_tariff(self, meter_id: str, figures: str) -> None:
+        """Queue the live tariff figures of ``meter_id`` (a JSON object with ``time`` and
+        ``month``, ``report.live.figures_json``); the newest of each meter is written at the next
+        commit, replacing the row before."""
+        if self._closed:
+            raise StoreError("the history database is closed")
+        fields = json.loads(figures)
+        when = dt.datetime.fromisoformat(fields["time"])
+        self._put(_TariffRow(meter_id, _epoch_ms(when), str(fields["month"]), figures))
+
     def flush(self, timeout: float | None = None) -> bool:
         """Commit everything queued so far now; True once it is committed (False on timeout)."""
         request = _Flush()
@@ -417,6 +453,7 @@ class HistoryStore:
 
     def _run(self) -> None:
         pending: list[tuple[Any, ...]] = []
+        tariffs: dict[str, _TariffRow] = {}
         deadline: float | None = None
         waiting: list[_Flush] = []
         try:
@@ -426,16 +463,20 @@ class HistoryStore:
                     item = self._queue.get(timeout=timeout)
                 except queue.Empty:
                     item = None
-                if isinstance(item, tuple):
-                    self._take(item, pending)
+                if isinstance(item, (tuple, _TariffRow)):
+                    if isinstance(item, _TariffRow):
+                        tariffs[item.meter_id] = item  # only the newest of a meter is written
+                    else:
+                        self._take(item, pending)
                     if deadline is None:
                         deadline = time.monotonic() + self.commit_interval
                     if time.monotonic() < deadline:
                         continue  # a burst (a replay, a backlog) still commits once per interval
                 elif isinstance(item, _Flush):
                     waiting.append(item)
-                if self._commit(pending):
+                if self._commit(pending, list(tariffs.values())):
                     pending = []
+                    tariffs = {}
                     for request in waiting:
                         request.done.set()
                     waiting = []
@@ -494,15 +535,17 @@ class HistoryStore:
         del pending[victim]
         self.dropped += 1
 
-    def _commit(self, rows: list[tuple[Any, ...]]) -> bool:
-        """Write ``rows`` (and prune when due) in one transaction; False (and reported) on failure."""
+    def _commit(self, rows: list[tuple[Any, ...]], tariffs: list[_TariffRow] | None = None) -> bool:
+        """Write ``rows`` and the newest tariff figures (and prune when due) in one transaction;
+        False (and reported) on failure."""
         prune = self.clock() - self._last_prune >= self.prune_interval
-        if not rows and not prune:
+        if not rows and not tariffs and not prune:
             return True
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(_INSERT, rows)
+            conn.executemany(_UPSERT_TARIFF, [(t.meter_id, t.at, t.month, t.figures) for t in tariffs or ()])
             deleted = 0
             if prune:
                 cutoff = round((self.clock() - self.retention_days * 86400.0) * 1000)
@@ -526,6 +569,11 @@ _INSERT: Final = (
     f"INSERT INTO readings ({', '.join(_ROW_COLUMNS)}) VALUES ({', '.join('?' * len(_ROW_COLUMNS))})"
 )
 
+
+_UPSERT_TARIFF: Final = (
+    "INSERT INTO tariff (meter_id, at, month, figures) VALUES (?, ?, ?, ?) ON CONFLICT (meter_id)"
+    " DO UPDATE SET at = excluded.at, month = excluded.month, figures = excluded.figures"
+)
 
 # --------------------------------------------------------------------------------------------
 # the reader
@@ -557,11 +605,7 @@ def read_readings(
     except sqlite3.Error as e:
         raise StoreError(f"cannot open the history database {path}: {e}") from e
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != len(MIGRATIONS):
-            raise StoreError(
-                f"{path} has schema version {version}; this amsread reads version {len(MIGRATIONS)}"
-            )
+        _check_readable(conn, path)
         where, args = _where(start, end, meter_id, lists, include_stale)
         cursor = conn.execute(
             f"SELECT {', '.join(_ROW_COLUMNS)} FROM readings{where} ORDER BY at, id",
@@ -574,6 +618,53 @@ def read_readings(
         raise StoreError(f"cannot read the history database {path}: {e}") from e
     finally:
         conn.close()
+
+
+def _check_readable(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version, if this amsread reads it (``READABLE_FROM`` up to its own)."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if not READABLE_FROM <= version <= len(MIGRATIONS):
+        raise StoreError(
+            f"{path} has schema version {version}; this amsread reads versions {READABLE_FROM} "
+            f"to {len(MIGRATIONS)}"
+        )
+    return version
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTariff:
+    """A meter's newest live tariff figures as ``run --grid`` left them."""
+
+    meter_id: str
+    at: dt.datetime
+    month: str
+    figures: dict[str, Any]
+
+
+def read_tariff(path: Path | str | None = None) -> list[StoredTariff]:
+    """The live tariff figures in the history database, one per meter (none in a file that an
+    amsread before the ``tariff`` table wrote). Numbers come back as exact ``Decimal``."""
+    path = Path(path) if path is not None else default_path()
+    if not path.exists():
+        raise StoreError(f"no history database at {path}")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot open the history database {path}: {e}") from e
+    try:
+        if _check_readable(conn, path) < 2:
+            return []
+        rows = conn.execute("SELECT meter_id, at, month, figures FROM tariff ORDER BY meter_id").fetchall()
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot read the history database {path}: {e}") from e
+    finally:
+        conn.close()
+    return [
+        StoredTariff(
+            m, dt.datetime.fromtimestamp(at / 1000, dt.UTC), month, json.loads(f, parse_float=Decimal)
+        )
+        for m, at, month, f in rows
+    ]
 
 
 def _where(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import json
 import os
 import re
 import select
@@ -334,3 +335,74 @@ def test_a_stale_hourly_list_is_no_bad_frame_in_the_view() -> None:
     list(pipeline.readings([stream], decoder=ReadingDecoder()))
     assert pipeline.stats.warnings == {STALE_HOURLY: 1}
     assert "2 good · 0 bad frames" in squeezed(render(View(WatchState(), pipeline.stats, "capture")))
+
+
+# --------------------------------------------------------------------------------------------
+# the month from the history database
+# --------------------------------------------------------------------------------------------
+
+
+def _evening(path: Path, start: dt.datetime, hours: float, seed: int) -> Path:
+    sim = SimulatedMeter("kamstrup", 3, seed=seed, start=start)
+    with path.open("wb") as f:
+        for push in sim.pushes():
+            if sim.now > start + dt.timedelta(hours=hours):
+                break
+            f.write(push.frame)
+    return path
+
+
+def test_watch_with_a_history_database_shows_the_months_peaks_without_a_grid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An evening stored by ``run`` (its database), then ``watch --plain`` of the next evening:
+    at the hourly list the month's peaks count the stored evening, as ``report`` has them; the
+    step is left to --grid. Without the database the month is only what the watch saw."""
+    from amsread.store import HistoryStore
+    from helpers.captures import decode_file
+    from helpers.cli import run
+
+    db = tmp_path / "history.db"
+    store = HistoryStore(db, retention_days=1e6)
+    for reading in decode_file(
+        _evening(tmp_path / "oct1.bin", dt.datetime(2026, 10, 1, 17, 0, 1, tzinfo=OSLO), 2.2, 1)
+    ):
+        store.handle(reading)
+    store.close()
+    code, report, _ = run("report", str(db), "--month", "2026-10", "--format", "json")
+    ((peak,),) = [json.loads(line)["peaks"] for line in report.splitlines()]
+    today = _evening(tmp_path / "oct2.bin", dt.datetime(2026, 10, 2, 16, 50, tzinfo=OSLO), 0.25, 2)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "nothing-here"))  # no default database
+
+    def watched(*args: str) -> list[str]:
+        code, _, err = run("watch", str(today), "--plain", *args)
+        assert code == 0, err
+        return err.splitlines()
+
+    with_db = watched("--db", str(db))
+    months = [line for line in with_db if line.startswith("Peaks this month: ")]
+    assert months and all(line.startswith(f"Peaks this month: {peak['import_kwh']:.3f}, ") for line in months)
+    assert "--grid COMPANY adds the step and the kWh left this hour" in with_db
+    assert not any(line.startswith("Peaks this month") for line in watched())  # no database: no month
+    code, _, err = run("watch", str(today), "--db", str(tmp_path / "typo.db"))
+    assert code == 2 and err.strip().endswith("typo.db") and "no history database at" in err
+
+
+def test_the_demo_leaves_the_default_database_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run's default database, when it exists, gives a real meter's watch the month; a simulated
+    meter's month is not the house's, so --demo takes a database only when named."""
+    from amsread.store import HistoryStore, default_path
+    from helpers.cli import run
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    HistoryStore(default_path()).close()  # exists, and holds nothing
+    capture = _evening(tmp_path / "oct2.bin", dt.datetime(2026, 10, 2, 16, 59, tzinfo=OSLO), 0.05, 2)
+    code, _, err = run("watch", str(capture), "--plain")
+    assert code == 0 and f"the month so far: 0 readings from {default_path()}" in err
+    assert f"reading the month so far from {default_path()}…" in err  # said before the wait
+    code, _, err = run("watch", "--demo", "--plain", "--speed", "100", "--count", "3")
+    assert code == 0 and "the month so far" not in err
+    code, _, err = run(
+        "watch", "--demo", "--plain", "--speed", "100", "--count", "3", "--db", str(default_path())
+    )
+    assert code == 0 and "the month so far: 0 readings" in err

@@ -12,6 +12,7 @@ from amsread.contract import Reading
 from amsread.sinks.homeassistant import (
     ENERGY_EXPIRE_AFTER,
     STATE_EXPIRE_AFTER,
+    TARIFF_SENSORS,
     Meter,
     base_topic,
     discovery_config,
@@ -19,6 +20,7 @@ from amsread.sinks.homeassistant import (
     discovery_topic,
     entity_names,
     sensor_class,
+    tariff_component,
     topic_id,
 )
 from helpers.captures import captures_file, decode_file
@@ -133,3 +135,45 @@ def test_meter_ids_cannot_escape_their_topic_level() -> None:
     assert topic_id("12/+#3") == "12___3"
     assert base_topic("12/+#3", "amsread") == "amsread/12___3"
     assert discovery_topic("a b") == "homeassistant/device/amsread_a_b/config"
+
+
+#: docs/mqtt.md, "Home Assistant entities", as (component, device_class, unit, key in the object).
+TARIFF_TABLE = [
+    ("tariff_hour_kwh", None, "kWh", "hour_kwh"),
+    ("tariff_left_kwh", None, "kWh", "left_kwh"),
+    ("tariff_allowed_kw", "power", "kW", "allowed_kw"),
+    ("tariff_capacity_kwh", None, "kWh", "capacity_kwh"),
+    ("tariff_step_from_kwh", None, "kWh", "step"),
+    ("tariff_next_threshold_kwh", None, "kWh", "next_threshold_kwh"),
+    ("tariff_capacity_nok", None, "NOK", "capacity_nok"),
+]
+
+
+def test_the_tariff_entities_are_measurements_never_energy(tmp_path: Path) -> None:
+    meter = Meter.of(reading(tmp_path, "doc_aidon_6534_list2"))
+    assert meter is not None
+    names = entity_names(reading(tmp_path, "doc_aidon_6534_list2"))
+    assert not any(k.startswith("tariff_") for k in discovery_config(meter, names)["cmps"])
+    cmps = discovery_config(meter, names, tariff=True)["cmps"]
+    tariff = {k: v for k, v in cmps.items() if k.startswith("tariff_")}
+    assert [(k, v.get("device_class"), v["unit_of_measurement"]) for k, v in tariff.items()] == [
+        (k, dc, unit) for k, dc, unit, _ in TARIFF_TABLE
+    ]
+    for key, _, _, field in TARIFF_TABLE:
+        entity = tariff[key]
+        assert entity["state_class"] == "measurement" and entity.get("device_class") != "energy"
+        assert entity["state_topic"] == f"{base_topic(meter.meter_id)}/tariff"
+        assert entity["unique_id"] == f"amsread_{meter.meter_id}_{key}"
+        assert f"value_json.{field}" in entity["value_template"]
+    assert tariff["tariff_capacity_kwh"]["json_attributes_topic"] == f"{base_topic(meter.meter_id)}/tariff"
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text()
+    assert all(f"| `{k}` |" in documented for k, *_ in TARIFF_TABLE)
+
+
+def test_a_null_tariff_figure_renders_as_none_home_assistants_unknown() -> None:
+    left = tariff_component("m", TARIFF_SENSORS[1])
+    assert (
+        left["value_template"] == "{{ value_json.left_kwh if value_json.left_kwh is not none else 'None' }}"
+    )
+    step = tariff_component("m", next(s for s in TARIFF_SENSORS if s.key == "step.from_kwh"))
+    assert step["value_template"] == "{{ value_json.step.from_kwh if value_json.step else 'None' }}"

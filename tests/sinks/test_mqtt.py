@@ -565,3 +565,41 @@ def test_a_fast_replay_is_held_back_instead_of_piling_up_in_paho(tmp_path: Path,
     finally:
         pub.close()
         watcher.close()
+
+
+def test_tariff_figures_are_retained_throttled_and_resent_when_home_assistant_starts(
+    tmp_path: Path, broker: Broker
+) -> None:
+    """``run --grid``'s figures: retained on ``<base>/tariff``, the first at once and then at most
+    one per throttle (the latest kept for the close), again when Home Assistant comes online; the
+    discovery config gains the tariff entities with the first figures."""
+    (list2,) = readings(tmp_path, "doc_aidon_6534_list2")
+    topic, config = f"amsread/{AIDON}/tariff", discovery_topic(AIDON)
+    watcher = Subscriber(broker, "#")
+    pub = publisher(broker.url(), rng=Low(), throttle=3600)
+    try:
+        pub.publish_tariff(AIDON, '{"left_kwh": 1.000}')  # before the meter is known: waits for it
+        connect(pub, list2)
+        assert watcher.wait_for(topic)[0].payload == b'{"left_kwh": 1.000}'
+        configs = watcher.wait_for(config, 2)
+        assert not any(k.startswith("tariff_") for k in json.loads(configs[0].payload)["cmps"])
+        assert "tariff_left_kwh" in json.loads(configs[-1].payload)["cmps"]
+        pub.publish_tariff(AIDON, '{"left_kwh": 2.000}')
+        pub.publish_tariff(AIDON, '{"left_kwh": 3.000}')
+        assert pub.flush(TIMEOUT)
+        assert watcher.payloads(topic) == [b'{"left_kwh": 1.000}']  # the throttle holds them back
+        watcher.client.publish("homeassistant/status", b"online")
+        wait_until(lambda: len(watcher.on(topic)) == 2, what="the figures again for Home Assistant")
+        assert watcher.payloads(topic)[-1] == b'{"left_kwh": 1.000}'  # what was published, again
+    finally:
+        pub.close()
+    try:
+        assert watcher.payloads(topic)[-1] == b'{"left_kwh": 3.000}'  # the latest, at the close
+        later = Subscriber(broker, topic)
+        try:
+            assert later.wait_for(topic)[0].payload == b'{"left_kwh": 3.000}'
+            assert later.on(topic)[0].retain
+        finally:
+            later.close()
+    finally:
+        watcher.close()

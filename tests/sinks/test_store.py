@@ -33,6 +33,7 @@ from amsread.store import (
     default_path,
     open_database,
     read_readings,
+    read_tariff,
 )
 from helpers.captures import amsread_json, captures_file, decode_file
 from helpers.vectors import raw
@@ -410,3 +411,55 @@ def test_a_burst_is_committed_as_it_comes_not_dropped(tmp_path: Path) -> None:
     store.close()
     assert store.dropped == 0
     assert lines(tmp_path / "h.db") == list(simulated_lines()[:600])
+
+
+def test_a_database_of_the_first_schema_upgrades_and_is_read_before_it_does(tmp_path: Path) -> None:
+    """A file an amsread of schema version 1 wrote: ``report`` reads it as it is (read-only), and
+    the next ``run`` adds the ``tariff`` table without touching the rows."""
+    db = tmp_path / "v1.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO readings (at, meter_time, list, meter_id, active_energy_import)"
+        " VALUES (1790953205000, '2026-10-02T17:00:05+02:00', 3, 'm', '22721.38')"
+    )
+    conn.close()
+    (stored,) = read_readings(db)
+    assert stored.reading.values == {"meter_id": "m", "active_energy_import": Decimal("22721.38")}
+    assert read_tariff(db) == []
+    upgraded = open_database(db)
+    assert upgraded.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),) == (2,)
+    assert upgraded.execute("SELECT count(*) FROM readings").fetchone() == (1,)
+    assert upgraded.execute("SELECT count(*) FROM tariff").fetchone() == (0,)
+    upgraded.close()
+
+
+def test_the_live_tariff_figures_keep_the_newest_per_meter(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    store = HistoryStore(db, retention_days=1e6)
+
+    def figures(meter: str, minute: int, left: str) -> str:
+        return (
+            f'{{"meter_id": "{meter}", "time": "2026-10-03T18:{minute:02d}:00+02:00", '
+            f'"month": "2026-10", "left_kwh": {left}}}'
+        )
+
+    store.put_tariff("a", figures("a", 1, "6.800"))
+    store.put_tariff("a", figures("a", 2, "6.700"))
+    store.put_tariff("b", figures("b", 2, "1.000"))
+    assert store.flush(10)
+    store.put_tariff("a", figures("a", 3, "6.600"))
+    store.close()
+    stored = read_tariff(db)
+    assert [(t.meter_id, t.month, t.figures["left_kwh"]) for t in stored] == [
+        ("a", "2026-10", Decimal("6.600")),
+        ("b", "2026-10", Decimal("1.000")),
+    ]
+    assert stored[0].at == dt.datetime(2026, 10, 3, 16, 3, tzinfo=dt.UTC)
+    conn = sqlite3.connect(db)
+    assert conn.execute(
+        "SELECT json_extract(figures, '$.left_kwh') FROM tariff WHERE meter_id = 'a'"
+    ).fetchone() == (6.6,)
+    conn.close()

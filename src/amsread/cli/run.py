@@ -14,9 +14,10 @@ sqlite3, the decoder) happen inside the command so that ``amsread --help`` stays
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -29,6 +30,7 @@ from amsread.errors import ConfigError
 if TYPE_CHECKING:
     from amsread.contract import Reading
     from amsread.decode.decoder import ReadingDecoder
+    from amsread.report.tariffs import Company
     from amsread.sinks import ReadingSink
     from amsread.sinks.share import RawShare
     from amsread.sources.base import SourceRequest
@@ -153,13 +155,28 @@ def _shared(chunks: Iterator[bytes], share: RawShare) -> Iterator[bytes]:
     "--jsonl", metavar="FILE", help="Append JSON lines to FILE; strftime fields start a file a day."
 )
 @click.option(
+    "--grid",
+    metavar="COMPANY",
+    help="Keep the live capacity-tariff figures of this grid company's tariff (this hour's kWh, the "
+    "month's peaks, the step, kWh left this hour) in the database and, with --mqtt, on the retained "
+    '<base>/tariff topic (see `amsread report --grids`). Tariff data: "Fri nettleie", '
+    "https://github.com/kraftsystemet/fri-nettleie (CC-BY-4.0).",
+)
+@click.option(
+    "--group",
+    type=click.Choice(["husholdning", "fritid", "liten_næring"]),
+    default="husholdning",
+    help="With --grid: the customer group.",
+)
+@click.option(
     "--share",
     metavar="HOST:PORT",
     help="Serve the port's raw bytes to TCP clients (amsread watch socket://HOST:PORT elsewhere).",
 )
 def command(source: SourceRequest, options: Any, meter: str | None, **dest: Any) -> None:
     """Read SOURCE for good and feed every destination: MQTT with Home Assistant discovery, a
-    history database, CSV and JSON-lines files, and a raw TCP share.
+    history database, CSV and JSON-lines files, and a raw TCP share. With --grid, the live
+    capacity-tariff figures too (docs/mqtt.md).
 
     The history database is on by default. Each destination is on its own: one that fails is told
     on stderr and retried, and never stops the others or the reading. SIGTERM ends cleanly with
@@ -170,6 +187,7 @@ def command(source: SourceRequest, options: Any, meter: str | None, **dest: Any)
     \b
         amsread run /dev/ttyUSB0 --mqtt mqtt://homeassistant.local
         amsread run /dev/ttyUSB0 --csv 'power-%Y-%m-%d.csv' --share 0.0.0.0:2000
+        amsread run /dev/ttyUSB0 --mqtt mqtt://homeassistant.local --grid elvia
         amsread run --config /etc/amsread.toml
     """
     if source.spec is None:
@@ -186,7 +204,7 @@ def feed(source: SourceRequest, options: Any, **dest: Any) -> None:
     share: RawShare | None = None
     fan: Fanout | None = None
     try:
-        sinks = open_sinks(dest, quiet=source.quiet)
+        sinks = open_sinks(dest, quiet=source.quiet, tz=options.meter_tz)
         share = open_share(dest.get("share"))
         fan = Fanout(sinks, log=note)
         keeper = _KeepFrames(ReadingDecoder(options))
@@ -221,14 +239,18 @@ def _close(fan: Any, share: RawShare | None, *, quiet: bool, sinks: list[Reading
             note("; ".join(parts))
 
 
-def open_sinks(dest: dict[str, Any], *, quiet: bool) -> list[ReadingSink]:
+def open_sinks(dest: dict[str, Any], *, quiet: bool, tz: dt.tzinfo | None = None) -> list[ReadingSink]:
     """The reading destinations the options ask for; each says where it writes, on stderr."""
     sinks: list[ReadingSink] = []
     try:
+        company = _company(dest)  # an unknown company or group stops here, before anything opens
         if not dest.get("no_db"):
             sinks.append(_open_store(dest, quiet=quiet))
         if dest.get("mqtt"):
             sinks.append(_open_mqtt(dest, quiet=quiet))
+        if company is not None:
+            # first: its lane is closed first, so its last figures reach the others before they close
+            sinks.insert(0, _open_tariff(company, dest, sinks, tz or _oslo(), quiet=quiet))
         if dest.get("csv"):
             from amsread.sinks.files import CsvFile
 
@@ -242,6 +264,52 @@ def open_sinks(dest: dict[str, Any], *, quiet: bool) -> list[ReadingSink]:
             sink.close()
         raise
     return sinks
+
+
+def _company(dest: dict[str, Any]) -> Company | None:
+    """The ``--grid`` company, checked to have a tariff for ``--group`` this month."""
+    if not dest.get("grid"):
+        return None
+    from amsread.report.tariffs import load_company
+
+    company = load_company(dest["grid"])
+    company.tariff(dest.get("group") or "husholdning", dt.date.today().replace(day=1))
+    return company
+
+
+def _oslo() -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Oslo")
+
+
+def _open_tariff(
+    company: Company, dest: dict[str, Any], sinks: list[ReadingSink], tz: dt.tzinfo, *, quiet: bool
+) -> ReadingSink:
+    """``--grid``: the live tariff figures (``report.live``), seeded with the month so far from the
+    history database, handed to the database and the MQTT publisher whenever they change."""
+    import functools
+
+    from amsread.report import history
+    from amsread.report.live import History, LiveFigures, LiveTariff, told
+    from amsread.sinks.mqtt import MqttPublisher
+    from amsread.store import HistoryStore
+
+    group = dest.get("group") or "husholdning"
+    outputs: list[Callable[[str, str], None]] = []
+    seed: History | None = None
+    for sink in sinks:
+        if isinstance(sink, HistoryStore):
+            outputs.append(sink.put_tariff)
+            seed = functools.partial(history.database, sink.path)
+            seed = seed if quiet else told(seed, sink.path, note)
+        elif isinstance(sink, MqttPublisher):
+            outputs.append(sink.publish_tariff)
+    live = LiveTariff(functools.partial(company.tariff, group), tz, history=seed)
+    if not quiet:
+        where = " and ".join(s.name for s in sinks if isinstance(s, (HistoryStore, MqttPublisher)))
+        note(f"tariff: {company.name} ({group}), live figures to {where or 'nowhere (no --db, no --mqtt)'}")
+    return LiveFigures(live, outputs, group)
 
 
 def _open_store(dest: dict[str, Any], *, quiet: bool) -> ReadingSink:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
@@ -19,8 +20,10 @@ from amsread.cli.options import CONTEXT_SETTINGS, decode_options, key_options, s
 from amsread.cli.runner import emit, note, notes_to, running, take
 
 if TYPE_CHECKING:
+    from amsread.contract import Reading
     from amsread.decode.decoder import ReadingDecoder
     from amsread.decode.pipeline import Pipeline
+    from amsread.report.live import LiveTariff
     from amsread.sources.base import Source, SourceRequest
 
 #: The live view redraws at most this often (and at every reading).
@@ -100,9 +103,13 @@ def _demo_source(
     help="With --grid: the customer group.",
 )
 @click.option(
+    "--db",
     "--history",
+    "db",
     type=click.Path(dir_okay=False),
-    help="With --grid: the history database with the month so far (default: run's, when it exists).",
+    help="The history database `amsread run` keeps: the month so far comes from it, so the view "
+    "shows the month's peaks (and with --grid the step) from the first reading. "
+    "Default: run's, when it exists (not with --demo).",
 )
 def command(
     source: SourceRequest,
@@ -115,7 +122,7 @@ def command(
     plain: bool,
     grid: str | None = None,
     group: str = "husholdning",
-    history: str | None = None,
+    db: str | None = None,
 ) -> None:
     """Watch the meter live: power, phases, counters, updating in place.
 
@@ -125,6 +132,9 @@ def command(
     reading instead. A capture file is replayed by the meter's own clock (ages and trend are the
     meter's; the footer says "replay"). --demo runs a simulated meter (Aidon unless --meter says
     otherwise) whose clock starts just before a full hour, so the hourly list comes at once.
+    With the history database of `amsread run` (its default path, or --db) the month so far
+    counts: this hour's energy, the month's peaks and their mean; --grid adds the step and the
+    kWh left this hour.
 
     Examples:
 
@@ -134,6 +144,7 @@ def command(
         amsread watch --demo --meter p1
         amsread watch /dev/ttyUSB0
         amsread watch socket://192.168.1.50:2000 --plain
+        amsread watch /dev/ttyUSB0 --grid elvia
     """
     from amsread.decode.decoder import ReadingDecoder
 
@@ -164,7 +175,8 @@ def command(
         why = None
     count = source.count
     live_view = not plain and sys.stdout.isatty()
-    tariff = _live_tariff(grid, group, history, options.meter_tz) if grid else None
+    # a simulated meter's month is not the house's: the demo takes a database only when named
+    tariff = _live_tariff(grid, group, db, options.meter_tz, quiet=source.quiet, default_db=not demo)
     with ctx as (src, pipeline):
         decoder = ReadingDecoder(options)
         if not live_view:
@@ -187,7 +199,7 @@ def _live(
     count: int | None,
     demo: bool,
     why: str | None = None,
-    tariff: Any = None,
+    tariff: LiveTariff | None = None,
 ) -> None:
     """The rich live view: redrawn on every reading and at least every ``REFRESH`` seconds.
 
@@ -201,7 +213,8 @@ def _live(
     replay = not src.live
     replay_clock = ReplayClock() if replay else None
     state = WatchState(clock=replay_clock) if replay_clock is not None else WatchState()
-    extra = ("Capacity tariff", lambda: _tariff_lines(tariff)) if tariff is not None else None
+    title = "Capacity tariff" if tariff is not None and tariff.tariff_for is not None else "This month"
+    extra = (title, lambda: _tariff_lines(tariff)) if tariff is not None else None
     view = View(state, pipeline.stats, src.description or src.name, demo=demo, replay=replay, extra=extra)
     on_terminal = _stderr_is_terminal()
     with (
@@ -221,49 +234,44 @@ def _live(
             screen.shown()
 
 
-def _live_tariff(grid: str, group: str, history: str | None, tz: Any) -> Any:
-    """The live tariff figures (``report.live``), seeded with the month so far from the history
-    database when there is one."""
+def _live_tariff(
+    grid: str | None, group: str, db: str | None, tz: Any, *, quiet: bool = False, default_db: bool = True
+) -> LiveTariff | None:
+    """The live month (``report.live``): with ``--grid``, or with a history database (``--db``, or
+    run's default one when it exists), whose month so far it starts from. None: neither."""
     from pathlib import Path
 
     from amsread import store
-    from amsread.report.live import LiveTariff
-    from amsread.report.month import Reporter, month_bounds, month_key
+    from amsread.errors import StoreError
+    from amsread.report import history
+    from amsread.report.live import LiveTariff, told
     from amsread.report.tariffs import load_company
 
-    company = load_company(grid)
-    company.tariff(group, dt.date.today().replace(day=1))  # an unknown group fails now, not later
-    path = Path(history) if history else store.default_path()
-    daily: dict[dt.date, Any] = {}
-    if path.exists():
-        month = month_key(dt.datetime.now(dt.UTC), tz)
-        start, end = month_bounds(month, tz)
-        reporter = Reporter(tz, month)
-        reports = [
-            r
-            for s in store.read_readings(path, start - dt.timedelta(hours=3), end)
-            for r in reporter.feed(s.at, s.reading)
-        ]
-        reports += list(reporter.finish())
-        daily = {d.date: d.import_kwh for r in reports for d in r.daily}
-    return LiveTariff(lambda first: company.tariff(group, first), tz, daily)
+    path = Path(db) if db else store.default_path() if default_db else None
+    if path is not None and db and not path.exists():
+        raise StoreError(f"no history database at {path}")
+    if grid is None and (path is None or not path.exists()):
+        return None
+    tariff_for = None
+    if grid is not None:
+        company = load_company(grid)
+        company.tariff(group, dt.date.today().replace(day=1))  # an unknown group fails now, not later
+        tariff_for = functools.partial(company.tariff, group)
+    if path is None or not path.exists():
+        return LiveTariff(tariff_for, tz)
+    seed = functools.partial(history.database, path)
+    return LiveTariff(tariff_for, tz, history=seed if quiet else told(seed, path, note))
 
 
-def _feed_tariff(tariff: Any, reading: Any, *, hourly_note: bool = False) -> None:
-    """Hand a reading to the live tariff; piped (``hourly_note``), say where the month stands at each
+def _feed_tariff(tariff: LiveTariff, reading: Reading, *, hourly_note: bool = False) -> None:
+    """Hand a reading to the live month; piped (``hourly_note``), say where the month stands at each
     hourly list, on stderr (stdout keeps one line per reading)."""
-    from decimal import Decimal
-
-    when = reading.received_at or reading.meter_time or tariff.now
-    if when is None:
-        when = dt.datetime.now(dt.UTC)
-    power = reading.values.get("active_power_import")
-    tariff.update(when, Decimal(power) if power is not None else None)
+    tariff.feed(reading)
     if hourly_note and reading.list == 3:
         for line in _tariff_lines(tariff):
             note(line)
 
 
-def _tariff_lines(tariff: Any) -> list[str]:
+def _tariff_lines(tariff: LiveTariff) -> list[str]:
     status = tariff.status()
     return status.lines() if status is not None else ["Waiting for the first power reading…"]

@@ -166,18 +166,84 @@ def component(meter_id: str, name: str, *, prefix: str = DEFAULT_PREFIX) -> dict
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class TariffSensor:
+    """One entity of the live capacity-tariff figures (``run --grid``, the ``<base>/tariff`` topic):
+    its key (the field of the JSON object, ``step.from_kwh`` inside ``step``), name and classes."""
+
+    key: str
+    name: str
+    device_class: str | None
+    unit: str
+
+
+#: The live tariff entities. None is an ``energy`` sensor: they go up and down within the month
+#: (kWh left, this hour so far), so Home Assistant's energy dashboard must not take them for
+#: counters. All are ``measurement``; the one power is ``power``. Fixed once released, like
+#: ``SENSOR_CLASSES``.
+TARIFF_SENSORS: Final[tuple[TariffSensor, ...]] = (
+    TariffSensor("hour_kwh", "Energy this hour", None, "kWh"),
+    TariffSensor("left_kwh", "kWh left this hour", None, "kWh"),
+    TariffSensor("allowed_kw", "Power allowed for the rest of the hour", "power", "kW"),
+    TariffSensor("capacity_kwh", "Mean of the month's peaks", None, "kWh"),
+    TariffSensor("step.from_kwh", "Capacity step", None, "kWh"),
+    TariffSensor("next_threshold_kwh", "Next capacity threshold", None, "kWh"),
+    TariffSensor("capacity_nok", "Capacity charge this month", None, "NOK"),
+)
+
+
+def _tariff_template(key: str) -> str:
+    """The value at ``key``; ``None`` (Home Assistant's word for unknown) when it is null, e.g. no
+    threshold above the top step."""
+    head, _, tail = key.partition(".")
+    if tail:
+        return f"{{{{ value_json.{key} if value_json.{head} else 'None' }}}}"
+    return f"{{{{ value_json.{key} if value_json.{key} is not none else 'None' }}}}"
+
+
+def tariff_component(meter_id: str, sensor: TariffSensor, *, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    """One live tariff entity of the device, on ``<base>/tariff``. The mean of the peaks carries
+    the whole object as attributes (the peaks' dates and sizes, the company, the step)."""
+    name = "tariff_" + sensor.key.replace(".", "_")
+    topic = f"{base_topic(meter_id, prefix)}/tariff"
+    out: dict[str, Any] = {
+        "p": "sensor",
+        "name": sensor.name,
+        "unique_id": f"{device_id(meter_id)}_{name}",
+        "state_topic": topic,
+        "value_template": _tariff_template(sensor.key),
+        "state_class": "measurement",
+        "unit_of_measurement": sensor.unit,
+        "qos": 1,
+    }
+    if sensor.device_class is not None:
+        out["device_class"] = sensor.device_class
+    if sensor.key == "capacity_kwh":
+        out["json_attributes_topic"] = topic
+    return out
+
+
+def tariff_components(meter_id: str, *, prefix: str = DEFAULT_PREFIX) -> dict[str, dict[str, Any]]:
+    """Every live tariff entity, by component key."""
+    return {
+        "tariff_" + s.key.replace(".", "_"): tariff_component(meter_id, s, prefix=prefix)
+        for s in TARIFF_SENSORS
+    }
+
+
 def discovery_config(
     meter: Meter,
     names: Iterable[str],
     *,
     prefix: str = DEFAULT_PREFIX,
     version: str = __version__,
+    tariff: bool = False,
 ) -> dict[str, Any]:
     """The device-based discovery config of ``meter`` with one component per name it sends.
 
     ``names`` are the contract names seen from this meter so far; names without an entity are
     left out, so a 3-wire meter gets no L2 current and a meter gets energy entities once its first
-    hourly list has shown them.
+    hourly list has shown them. ``tariff``: the live capacity-tariff entities too (``run --grid``).
     """
     wanted = sorted({n for n in names if sensor_class(n) is not None}, key=_order)
     maker = meter.manufacturer or ""
@@ -200,11 +266,16 @@ def discovery_config(
                 "payload_not_available": "offline",
             }
         ],
-        "cmps": {name: component(meter.meter_id, name, prefix=prefix) for name in wanted},
+        "cmps": {
+            **{name: component(meter.meter_id, name, prefix=prefix) for name in wanted},
+            **(tariff_components(meter.meter_id, prefix=prefix) if tariff else {}),
+        },
     }
 
 
-def discovery_payload(meter: Meter, names: Iterable[str], *, prefix: str = DEFAULT_PREFIX) -> bytes:
+def discovery_payload(
+    meter: Meter, names: Iterable[str], *, prefix: str = DEFAULT_PREFIX, tariff: bool = False
+) -> bytes:
     """The config as the bytes published (compact JSON, keys in a stable order)."""
-    config = discovery_config(meter, names, prefix=prefix)
+    config = discovery_config(meter, names, prefix=prefix, tariff=tariff)
     return json.dumps(config, separators=(",", ":"), ensure_ascii=False).encode()

@@ -11,6 +11,10 @@ What goes where (``<base>`` is ``<prefix>/<meter_id>``):
   meter clock equals the previous hourly list's). Kept, in order, in a bounded queue while the
   broker is away, and published when it is back: no hourly counter is lost to a broker restart.
 * ``<base>/raw``, QoS 0, on request: each complete frame, as bytes or as hex text.
+* ``<base>/tariff``, retained, QoS 1, with ``run --grid``: the live capacity-tariff figures
+  (``publish_tariff``), when they change, at most once per ``throttle`` seconds (the latest
+  wins), and again on every connect and when Home Assistant comes online. Only the latest matters,
+  so nothing is queued while the broker is away. Discovery then adds the tariff entities.
 * Home Assistant discovery (``sinks.homeassistant``), retained, when a meter is first seen,
   when it shows a value not seen before (its first hourly list adds the energy sensors), on every
   reconnect, and 0.5-3 s (at random, so a house of publishers does not answer at once) after
@@ -240,6 +244,12 @@ class _HomeAssistant:
 
 
 @dataclass(frozen=True, slots=True)
+class _Tariff:
+    meter_id: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class _Flush:
     done: threading.Event
 
@@ -254,6 +264,8 @@ class _MeterState:
     meter: Meter
     names: set[str] = field(default_factory=set)
     last_hourly_clock: Any = None
+    tariff: bytes | None = None
+    """The latest live tariff figures (``run --grid``); discovery adds their entities once set."""
 
 
 @dataclass(slots=True)
@@ -271,6 +283,7 @@ class MqttStats:
     before_meter_id: int = 0
     """Readings before the first meter id (list 1 at start): nothing to publish them under."""
     discovery_published: int = 0
+    tariff_published: int = 0
     connections: int = 0
     skipped: int = 0
     """Things handed to ``handle`` that are no reading."""
@@ -344,6 +357,8 @@ class MqttPublisher:
         self._holding = False
         self._room = threading.Condition()
         self._state_mids: set[int] = set()
+        self._tariff_due: dict[str, bytes] = {}
+        self._last_tariff_at = float("-inf")
         self._thread = threading.Thread(target=self._run, name="amsread-mqtt", daemon=True)
         self._thread.start()
 
@@ -375,6 +390,14 @@ class MqttPublisher:
             self._room.wait_for(lambda: self._outstanding < MAX_OUTSTANDING, OUTSTANDING_WAIT)
             self._outstanding += 1
         self._events.put(_Reading(reading, raw))
+
+    def publish_tariff(self, meter_id: str, payload: bytes | str) -> None:
+        """Hand the live tariff figures of ``meter_id`` (a JSON object) to the sender; the latest
+        is published retained on ``<base>/tariff``. Returns at once."""
+        if self._closed:
+            raise MqttError("the MQTT publisher is closed")
+        body = payload.encode() if isinstance(payload, str) else bytes(payload)
+        self._events.put(_Tariff(str(meter_id), body))
 
     def _release(self, count: int = 1) -> None:
         """Readings done with (their state written, dropped or replaced): room for more."""
@@ -432,6 +455,9 @@ class MqttPublisher:
             finally:
                 if self._holding:
                     self._release()
+        elif isinstance(event, _Tariff):
+            self._tariff_due[event.meter_id] = event.payload
+            self._flush_tariff(force=False)
         elif isinstance(event, _Acked):
             self._acked(event.mid)
         elif isinstance(event, _Connected):
@@ -446,6 +472,7 @@ class MqttPublisher:
         elif isinstance(event, _Close):
             self._closing_until = time.monotonic() + event.timeout
             self._flush_state(force=True)
+            self._flush_tariff(force=True)
             if self._connected:
                 for meter_id in self._meters:
                     self._publish(f"{self._base(meter_id)}/status", b"offline", qos=1, retain=True)
@@ -454,6 +481,8 @@ class MqttPublisher:
         times = [t for t in (self._rediscover_at, self._closing_until) if t is not None]
         if self._pending_state is not None:
             times.append(self._last_state_at + self.throttle)
+        if self._connected and any(m in self._meters for m in self._tariff_due):
+            times.append(self._last_tariff_at + self.throttle)
         return min(times) if times else None
 
     def _due(self, now: float) -> None:
@@ -462,8 +491,11 @@ class MqttPublisher:
             if self._connected:
                 for meter_id in self._meters:
                     self._send_discovery(meter_id)
+                    self._resend_tariff(meter_id)
         if self._pending_state is not None and now >= self._last_state_at + self.throttle:
             self._flush_state(force=False)
+        if self._tariff_due:
+            self._flush_tariff(force=False)
 
     def _settled(self) -> bool:
         return not self._unacked and not (self._energy and self._connected)
@@ -537,6 +569,33 @@ class MqttPublisher:
         self._last_state_at = now
         self.stats.state_published += 1
 
+    def _flush_tariff(self, *, force: bool) -> None:
+        """Publish the latest tariff figures of each meter the publisher knows, unless the throttle
+        says wait (``force``: now). Kept while disconnected: the connect publishes them."""
+        if not self._tariff_due or not self._connected:
+            return
+        now = time.monotonic()
+        if not force and now < self._last_tariff_at + self.throttle:
+            return
+        ready = [m for m in self._tariff_due if m in self._meters]
+        if not ready:
+            return  # a meter the readings have not named here yet: published once they have
+        for meter_id in ready:
+            state = self._meters[meter_id]
+            first = state.tariff is None
+            state.tariff = self._tariff_due.pop(meter_id)
+            if first:
+                self._send_discovery(meter_id)  # the tariff entities join the device
+            self._resend_tariff(meter_id)
+        self._last_tariff_at = now
+
+    def _resend_tariff(self, meter_id: str) -> None:
+        """The meter's latest tariff figures, retained, if it has any."""
+        payload = self._meters[meter_id].tariff
+        if payload is not None:
+            self._publish(f"{self._base(meter_id)}/tariff", payload, qos=1, retain=True)
+            self.stats.tariff_published += 1
+
     def _hourly(self, state: _MeterState, topic: str, reading: Reading, payload: bytes) -> None:
         """Queue an hourly list for ``energy``, unless it repeats the previous one's meter clock."""
         clock = reading.meter_time
@@ -577,7 +636,9 @@ class MqttPublisher:
         if not self.discovery:
             return
         state = self._meters[meter_id]
-        payload = discovery_payload(state.meter, state.names, prefix=self.prefix)
+        payload = discovery_payload(
+            state.meter, state.names, prefix=self.prefix, tariff=state.tariff is not None
+        )
         self._publish(discovery_topic(meter_id, self.discovery_prefix), payload, qos=1, retain=True)
         self.stats.discovery_published += 1
 
@@ -644,6 +705,9 @@ class MqttPublisher:
         for meter_id in self._meters:
             self._publish(f"{self._base(meter_id)}/status", b"online", qos=1, retain=True)
             self._send_discovery(meter_id)
+            if meter_id not in self._tariff_due:
+                self._resend_tariff(meter_id)
+        self._flush_tariff(force=True)
         self._pump_energy()
 
     def _on_disconnected(self, reason: str, unreachable: bool) -> None:
