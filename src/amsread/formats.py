@@ -362,7 +362,6 @@ def json_line(reading: Reading) -> str:
     return "{" + (", ".join(head) or body) + "}"
 
 
-
 #: One CSV cell per type, by one look-up: what ``_csv_cell`` prints for it. Other types (bool,
 #: float, structures) take ``_csv_cell`` itself.
 _CSV_CELL: Final[dict[type, Callable[[Any], str]]] = {
