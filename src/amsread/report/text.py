@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Final
 
 from amsread.report.month import KWH, NOK, MonthReport
+from amsread.report.quarter import MEAN_MONTHS, MINIMUM_KW, QuarterMonth
 from amsread.report.tariffs import CREDIT, EXCLUDES
 
 BAR_WIDTH: Final = 40
@@ -48,6 +49,8 @@ def report_text(report: MonthReport) -> Iterator[str]:
     for day in report.peaks:
         yield f"  {day.start:%Y-%m-%d %H:%M}  {_kwh(day.import_kwh)} kWh"
     yield f"Capacity (mean of the peaks): {_kwh(report.capacity_kwh)} kWh/h"
+    if report.quarter is not None:
+        yield from _quarter_lines(report.quarter, report)
     yield from _grid_lines(report)
     yield from _chart(report)
     for event in report.events:
@@ -55,6 +58,31 @@ def report_text(report: MonthReport) -> Iterator[str]:
             "" if event.meter_time is None else f" at {event.meter_time.astimezone(report.tz):%Y-%m-%d %H:%M}"
         )
         yield f"Event: {event.type}{when}"
+
+
+_FROM: Final = {
+    "meter": "the meter's 1-0:1.6.0",
+    "counters": "computed from the energy counters",
+    "average_demand": "the largest 1-0:1.4.0 seen",
+}
+
+
+def _quarter_lines(quarter: QuarterMonth, report: MonthReport) -> Iterator[str]:
+    """The Flemish capacity tariff's figures: the month's 15-minute peak and the billed mean."""
+    peak = quarter.peak
+    if peak is None:
+        yield "15-minute peak: none in the history"
+    else:
+        when = "" if peak.at is None else f" at {peak.at.astimezone(report.tz):%Y-%m-%d %H:%M}"
+        yield (
+            f"15-minute peak: {_kwh(peak.kw)} kW{when} ({_FROM[peak.source]}); "
+            f"billed as {_kwh(quarter.billed_kw)} kW (at least {MINIMUM_KW} kW)"
+        )
+    mean = quarter.mean_kw
+    if mean is not None:
+        n = len(quarter.months)
+        held = "" if n >= MEAN_MONTHS else f" ({n} held; the tariff takes {MEAN_MONTHS})"
+        yield f"  Mean of the last {n} monthly peaks: {_kwh(mean)} kW{held}"
 
 
 def _grid_lines(report: MonthReport) -> Iterator[str]:
