@@ -163,6 +163,9 @@ class QuarterTracker:
     _past: dict[str, Decimal] = field(default_factory=dict)
     _open: tuple[dt.datetime, Decimal] | None = None
     _last: dt.datetime | None = None
+    _month: tuple[dt.datetime, dt.datetime, str] | None = None
+    _quarter_end: dt.datetime | None = None
+    _last_peak: tuple[Any, Any] | None = None
 
     def add(self, at: dt.datetime, reading: Reading) -> None:
         """Take one reading seen at ``at``."""
@@ -170,14 +173,15 @@ class QuarterTracker:
         if not self.seen and not any(name in values for name in _BELGIAN):
             return
         self.seen = True
-        when = (reading.meter_time or at).astimezone(self.tz)
-        month = when.strftime("%Y-%m")
+        when = reading.meter_time or at
+        month = self._month_of(when)
         self._meter_peak(values, month)
         average = _decimal(values.get(_AVERAGE))
         if average is not None:
-            self._average[month] = _larger(
-                self._average.get(month), QuarterPeak(average * _KW_PER_W, when, AVERAGE_DEMAND)
-            )
+            kw = average * _KW_PER_W
+            found = self._average.get(month)
+            if found is None or kw > found.kw:
+                self._average[month] = QuarterPeak(kw, when.astimezone(self.tz), AVERAGE_DEMAND)
         history = values.get(_HISTORY)
         if isinstance(history, str) and history:
             self.from_history = True
@@ -187,9 +191,24 @@ class QuarterTracker:
         if counter is not None:
             self._counter(when, counter)
 
+    def _month_of(self, when: dt.datetime) -> str:
+        """``YYYY-MM`` of ``when`` in the meter's zone; worked out once a month, not per reading."""
+        if self._month is None or not self._month[0] <= when < self._month[1]:
+            local = when.astimezone(self.tz)
+            first = dt.datetime(local.year, local.month, 1, tzinfo=self.tz).astimezone(dt.UTC)
+            after = dt.datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=self.tz)
+            after = after.astimezone(dt.UTC)  # UTC bounds: the cheapest to compare with
+            self._month = (first, after, f"{local.year:04d}-{local.month:02d}")
+        return self._month[2]
+
     def _meter_peak(self, values: dict[str, Any], month: str) -> None:
-        """The meter's 1.6.0, filed under the month of its stamp (the register restarts monthly)."""
-        peak = _decimal(values.get(_PEAK))
+        """The meter's 1.6.0, filed under the month of its stamp (the register restarts monthly);
+        the same value and stamp as the last telegram's (nearly every time) is not read again."""
+        raw = (values.get(_PEAK), values.get(_PEAK_AT))
+        if raw[0] is None or raw == self._last_peak:
+            return
+        self._last_peak = raw
+        peak = _decimal(raw[0])
         if peak is None:
             return
         stamp = _time(values.get(_PEAK_AT), self.tz)
@@ -201,9 +220,10 @@ class QuarterTracker:
         last, self._last = self._last, when
         if last is not None and when < last:
             return
-        boundary = floor_quarter(when)
-        if last is not None and floor_quarter(last) == boundary:
+        if self._quarter_end is not None and when < self._quarter_end:
             return  # still the same quarter
+        boundary = floor_quarter(when)
+        self._quarter_end = boundary + QUARTER
         if when - boundary > MAX_GAP:
             self._open = None  # no reading near the boundary: neither quarter around it is known
             return
