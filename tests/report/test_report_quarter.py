@@ -210,3 +210,17 @@ def test_a_norwegian_history_has_no_quarter_peak(tmp_path: Path) -> None:
     assert "quarter_peak" not in result.stdout
     text = CliRunner().invoke(cli, ["report", str(capture), "--all", "--format", "text"]).stdout
     assert "Capacity (mean of the peaks)" in text and "15-minute" not in text
+
+
+def test_a_quarter_belongs_to_the_month_it_starts_in() -> None:
+    """The last quarter of February (23:45–00:00 local) is February's even though it closes in
+    March; March's peak is March's own."""
+    start = dt.datetime(2024, 2, 29, 23, 30, tzinfo=BRUSSELS)
+    tracker = QuarterTracker(BRUSSELS)
+    for when, reading in _steady(start, [3600, 7200, 1800]):  # whole watt-hours every 10 s
+        tracker.add(when, reading)
+    february, march = tracker.close("2024-02"), tracker.close("2024-03")
+    assert february is not None and february.peak is not None
+    assert (february.peak.kw, february.peak.at) == (D("7.2"), dt.datetime(2024, 3, 1, 0, 0, tzinfo=BRUSSELS))
+    assert march is not None and march.peak is not None and march.peak.kw == D("1.8")
+    assert march.months == (("2024-02", D("7.2")), ("2024-03", D("1.8")))
