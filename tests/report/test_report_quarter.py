@@ -224,3 +224,17 @@ def test_a_quarter_belongs_to_the_month_it_starts_in() -> None:
     assert (february.peak.kw, february.peak.at) == (D("7.2"), dt.datetime(2024, 3, 1, 0, 0, tzinfo=BRUSSELS))
     assert march is not None and march.peak is not None and march.peak.kw == D("1.8")
     assert march.months == (("2024-02", D("7.2")), ("2024-03", D("1.8")))
+
+
+def test_a_peak_history_that_grows_is_read_again() -> None:
+    """The meter sends 0-0:98.1.0 with every telegram; a new month in it must still be taken."""
+    april = "2023-05-01: 6985 W at 2023-04-23T20:30:00+02:00"
+    may = april + "; 2023-06-01: 6748 W at 2023-05-24T19:30:00+02:00"
+    tracker = QuarterTracker(BRUSSELS)
+    for i, history in enumerate((april, april, may)):
+        when = dt.datetime(2023, 6, 2, 12, i, tzinfo=BRUSSELS)
+        tracker.add(
+            when, Reading(when, when, "flu", None, {"active_power_import_max_history": history}, "p1")
+        )
+    june = tracker.close("2023-06")
+    assert june is not None and june.months == (("2023-04", D("6.985")), ("2023-05", D("6.748")))

@@ -166,6 +166,7 @@ class QuarterTracker:
     _month: tuple[dt.datetime, dt.datetime, str] | None = None
     _quarter_end: dt.datetime | None = None
     _last_peak: tuple[Any, Any] | None = None
+    _last_history: str | None = None
 
     def add(self, at: dt.datetime, reading: Reading) -> None:
         """Take one reading seen at ``at``."""
@@ -183,7 +184,8 @@ class QuarterTracker:
             if found is None or kw > found.kw:
                 self._average[month] = QuarterPeak(kw, when.astimezone(self.tz), AVERAGE_DEMAND)
         history = values.get(_HISTORY)
-        if isinstance(history, str) and history:
+        if isinstance(history, str) and history and history != self._last_history:
+            self._last_history = history  # sent with every telegram, read once per change
             self.from_history = True
             for key, peak in history_entries(history, self.tz):
                 self._past[key] = peak.kw
