@@ -206,10 +206,29 @@ def _print(report: MonthReport, fmt: str) -> None:
                 f"{h.start.astimezone(report.tz).isoformat()},{format(h.import_kwh.quantize(KWH), 'f')},"
                 f"{format(h.export_kwh.quantize(KWH), 'f')},{h.source},{'true' if h.complete else 'false'}"
             )
+    elif sys.stdout.isatty():
+        _print_terminal(report)
     else:
         for line in report_text(report):
             emit(line)
         emit("")
+
+
+def _print_terminal(report: MonthReport) -> None:
+    """The text report on a terminal: the same lines, the chart drawn by rich (``live.chart``);
+    a pipe or a file gets the plain block-character chart, unchanged."""
+    from amsread.live.chart import Bar, print_chart
+    from amsread.report.text import Chart, chart_of, event_lines, head_lines
+
+    for line in head_lines(report):
+        emit(line)
+    chart = chart_of(report)
+    if chart is not None:
+        bars = [Bar(label, kwh, peak) for label, kwh, peak in chart.days]
+        print_chart(Chart.TITLE, bars, chart.thresholds, chart.scale)
+    for line in event_lines(report):
+        emit(line)
+    emit("")
 
 
 def _png(report: MonthReport, path: Path) -> None:

@@ -60,7 +60,7 @@ def reading_from(fields: dict[str, Any], tz: dt.tzinfo) -> Reading:
     for name, value in fields.items():
         if name in _HEAD or value is None or value == "":
             continue
-        if name in _TEXT or isinstance(value, (bool, dict, list)):
+        if name in _TEXT or name.endswith("_at") or isinstance(value, (bool, dict, list)):
             values[name] = value
         elif isinstance(value, str):
             try:

@@ -19,6 +19,7 @@ from amsread.contract import Reading
 from amsread.errors import TariffError
 from amsread.report.capacity import DayMax, capacity, daily_maxima
 from amsread.report.hours import Event, Hour, HourBuilder, sample_of
+from amsread.report.quarter import MINIMUM_KW, QuarterMonth, QuarterPeak, QuarterTracker
 from amsread.report.tariffs import EXCLUDES, Step, Tariff
 
 KWH: Final = Decimal("0.001")
@@ -58,6 +59,8 @@ class MonthReport:
     capacity_kwh: Decimal | None = None
     grid: GridCost | None = None
     grid_error: str | None = None
+    quarter: QuarterMonth | None = None
+    """The 15-minute peak, for a meter that sends the Belgian capacity-tariff lines."""
 
     @property
     def import_kwh(self) -> Decimal:
@@ -131,6 +134,7 @@ def _cost(tariff: Tariff, kwh: Decimal | None, hours: list[Hour], tz: dt.tzinfo)
 
 @dataclass(slots=True)
 class _Meter:
+    quarters: QuarterTracker
     builder: HourBuilder = field(default_factory=HourBuilder)
     month: str | None = None
     hours: list[Hour] = field(default_factory=list)
@@ -161,6 +165,7 @@ class Reporter:
         """Take one reading seen at ``at``; yield the months it closes."""
         self.readings += 1
         meter = self._meter(reading.values.get("meter_id"))
+        meter.quarters.add(at, reading)
         for hour in meter.builder.add(sample_of(reading, at)):
             yield from self._hour(meter, hour)
 
@@ -181,7 +186,10 @@ class Reporter:
             if self.current is None and None in self.meters and meter_id not in self.meters:
                 self.meters[meter_id] = self.meters.pop(None)
             self.current = str(meter_id)
-        return self.meters.setdefault(meter_id, _Meter())
+        meter = self.meters.get(meter_id)
+        if meter is None:
+            meter = self.meters[meter_id] = _Meter(QuarterTracker(self.tz))
+        return meter
 
     def _hour(self, meter: _Meter, hour: Hour) -> Iterator[MonthReport]:
         key = month_key(hour.start, self.tz)
@@ -201,6 +209,7 @@ class Reporter:
         events = [e for e in meter.builder.events if e.meter_time is None or e.meter_time < end]
         meter.builder.events = [e for e in meter.builder.events if e not in events]
         report = summarise(key, meter.month, self.tz, meter.hours, events, self.tariff_for)
+        report.quarter = meter.quarters.close(meter.month)
         meter.month, meter.hours = None, []
         return report
 
@@ -264,9 +273,29 @@ def _event_json(event: Event, tz: dt.tzinfo) -> str:
     return f'{{"type": "{event.type}", "meter_time": {when}}}'
 
 
+def _peak_json(peak: QuarterPeak | None, tz: dt.tzinfo) -> str:
+    if peak is None:
+        return "null"
+    when = "null" if peak.at is None else f'"{_time(peak.at.astimezone(tz))}"'
+    return f'{{"kw": {_number(peak.kw)}, "at": {when}, "source": "{peak.source}"}}'
+
+
+def quarter_json(quarter: QuarterMonth, tz: dt.tzinfo) -> str:
+    """The extra key ``quarter_peak`` (not in the contract, which is Norwegian): the month's
+    15-minute peak in kW, what the Flemish tariff bills of it, and the mean of the monthly peaks."""
+    months = ", ".join(f'{{"month": "{m}", "kw": {_number(kw)}}}' for m, kw in quarter.months)
+    return (
+        f'{{"peak": {_peak_json(quarter.peak, tz)}, "billed_kw": {_number(quarter.billed_kw)}, '
+        f'"minimum_kw": {_number(MINIMUM_KW)}, "mean_kw": {_number(quarter.mean_kw)}, '
+        f'"mean_months": {len(quarter.months)}, "months": [{months}]}}'
+    )
+
+
 def report_json(report: MonthReport) -> str:
-    """The contract's object on one line: energies with 3 decimals, money with 2, exact."""
+    """The contract's object on one line: energies with 3 decimals, money with 2, exact; a
+    Belgian meter's month gains ``quarter_peak`` at the end."""
     tz = report.tz
+    quarter = "" if report.quarter is None else f', "quarter_peak": {quarter_json(report.quarter, tz)}'
     return (
         "{"
         f'"meter_id": {json.dumps(report.meter_id)}, "month": "{report.month}", '
@@ -278,5 +307,5 @@ def report_json(report: MonthReport) -> str:
         f'"capacity_kwh": {_number(report.capacity_kwh)}, '
         f'"grid": {_grid_json(report.grid)}, '
         f'"events": [{", ".join(_event_json(e, tz) for e in report.events)}]'
-        "}"
+        f"{quarter}}}"
     )

@@ -7,10 +7,12 @@ and an e-mail: one bar per day, the three peaks marked, the step thresholds draw
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import ClassVar, Final
 
 from amsread.report.month import KWH, NOK, MonthReport
+from amsread.report.quarter import MEAN_MONTHS, MINIMUM_KW, QuarterMonth
 from amsread.report.tariffs import CREDIT, EXCLUDES
 
 BAR_WIDTH: Final = 40
@@ -38,7 +40,14 @@ def _bar(value: Decimal, scale: Decimal, marks: list[Decimal]) -> str:
 
 
 def report_text(report: MonthReport) -> Iterator[str]:
-    """The lines of one month's report."""
+    """The lines of one month's report: the month at a glance, the chart, the events."""
+    yield from head_lines(report)
+    yield from _chart(report)
+    yield from event_lines(report)
+
+
+def head_lines(report: MonthReport) -> Iterator[str]:
+    """The month at a glance: energy, hours, peaks, capacity and (with a tariff) the cost."""
     yield f"Meter {report.meter_id or '?'} · {report.month} · {report.tz}"
     yield f"Energy: {_kwh(report.import_kwh)} kWh imported, {_kwh(report.export_kwh)} kWh exported"
     estimates = sum(1 for h in report.hours if h.source != "list3")
@@ -48,13 +57,43 @@ def report_text(report: MonthReport) -> Iterator[str]:
     for day in report.peaks:
         yield f"  {day.start:%Y-%m-%d %H:%M}  {_kwh(day.import_kwh)} kWh"
     yield f"Capacity (mean of the peaks): {_kwh(report.capacity_kwh)} kWh/h"
+    if report.quarter is not None:
+        yield from _quarter_lines(report.quarter, report)
     yield from _grid_lines(report)
-    yield from _chart(report)
+
+
+def event_lines(report: MonthReport) -> Iterator[str]:
+    """One line per event of the month (a stale repeat, a counter that went down, …)."""
     for event in report.events:
         when = (
             "" if event.meter_time is None else f" at {event.meter_time.astimezone(report.tz):%Y-%m-%d %H:%M}"
         )
         yield f"Event: {event.type}{when}"
+
+
+_FROM: Final = {
+    "meter": "the meter's 1-0:1.6.0",
+    "counters": "computed from the energy counters",
+    "average_demand": "the largest 1-0:1.4.0 seen",
+}
+
+
+def _quarter_lines(quarter: QuarterMonth, report: MonthReport) -> Iterator[str]:
+    """The Flemish capacity tariff's figures: the month's 15-minute peak and the billed mean."""
+    peak = quarter.peak
+    if peak is None:
+        yield "15-minute peak: none in the history"
+    else:
+        when = "" if peak.at is None else f" at {peak.at.astimezone(report.tz):%Y-%m-%d %H:%M}"
+        yield (
+            f"15-minute peak: {_kwh(peak.kw)} kW{when} ({_FROM[peak.source]}); "
+            f"billed as {_kwh(quarter.billed_kw)} kW (at least {MINIMUM_KW} kW)"
+        )
+    mean = quarter.mean_kw
+    if mean is not None:
+        n = len(quarter.months)
+        held = "" if n >= MEAN_MONTHS else f" ({n} held; the tariff takes {MEAN_MONTHS})"
+        yield f"  Mean of the last {n} monthly peaks: {_kwh(mean)} kW{held}"
 
 
 def _grid_lines(report: MonthReport) -> Iterator[str]:
@@ -79,9 +118,23 @@ def _grid_lines(report: MonthReport) -> Iterator[str]:
     yield f"  {CREDIT}"
 
 
-def _chart(report: MonthReport) -> Iterator[str]:
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """What the chart of each day's largest hour shows, for any renderer: one bar per day
+    (``MM-DD HH:MM`` of the hour, its kWh, whether it is one of the peaks), the step thresholds
+    drawn (those up to the largest day and the next one above it) and the value of a full bar."""
+
+    days: tuple[tuple[str, Decimal, bool], ...]
+    thresholds: tuple[Decimal, ...]
+    scale: Decimal
+
+    TITLE: ClassVar[str] = "Largest hour of each day (◆ peak, │ step threshold):"
+
+
+def chart_of(report: MonthReport) -> Chart | None:
+    """The chart of ``report``, or None for a month without hours."""
     if not report.daily:
-        return
+        return None
     marks: list[Decimal] = []
     if report.grid is not None and report.grid.step is not None:
         marks = [s.from_kwh for s in report.grid.tariff.steps if s.from_kwh > 0]
@@ -90,8 +143,16 @@ def _chart(report: MonthReport) -> Iterator[str]:
     shown = [m for m in marks if m <= top] + above
     scale = max([top, *above]) * Decimal("1.05")
     peak_days = {d.date for d in report.peaks}
-    yield "Largest hour of each day (◆ peak, │ step threshold):"
-    for day in report.daily:
-        mark = " ◆" if day.date in peak_days else ""
-        bar = _bar(day.import_kwh, scale, shown)
-        yield f"  {day.start:%m-%d %H:%M} {_kwh(day.import_kwh):>8} {bar}{mark}"
+    days = tuple((f"{d.start:%m-%d %H:%M}", d.import_kwh, d.date in peak_days) for d in report.daily)
+    return Chart(days, tuple(shown), scale)
+
+
+def _chart(report: MonthReport) -> Iterator[str]:
+    chart = chart_of(report)
+    if chart is None:
+        return
+    yield Chart.TITLE
+    for label, kwh, peak in chart.days:
+        mark = " ◆" if peak else ""
+        bar = _bar(kwh, chart.scale, list(chart.thresholds))
+        yield f"  {label} {_kwh(kwh):>8} {bar}{mark}"
