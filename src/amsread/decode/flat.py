@@ -331,15 +331,13 @@ _UNKNOWN: Final = object()
 
 def _getter(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
     """A function taking the entries ``keys`` (positions or names) of a parse, as a tuple in
-    their order (None where the key is None), in one ``itemgetter`` call rather than a look-up each."""
+    their order (None where the key is None): one ``itemgetter`` call, or for a single entry or
+    one with gaps a generated ``lambda p: (p[3], None, p[5])``, rather than a look-up each in a loop."""
     wanted = [k for k in keys if k is not None]
     if len(wanted) == len(keys) and len(wanted) > 1:
         return operator.itemgetter(*wanted)
-
-    def get(parsed: Any) -> tuple[Any, ...]:
-        return tuple([parsed[k] if k is not None else None for k in keys])
-
-    return get
+    items = ", ".join("None" if k is None else f"p[{k!r}]" for k in keys)
+    return eval(f"lambda p: ({items},)" if keys else "lambda p: ()")  # type: ignore[no-any-return]
 
 
 class LayoutIndex:
