@@ -11,6 +11,7 @@ reflected X.25 CRC at ~240 MB/s here, against ~15 MB/s for a table-driven pure-P
 from __future__ import annotations
 
 from binascii import crc_hqx
+from typing import Final
 
 #: REFLECT[b] is byte b with its bit order reversed.
 REFLECT: bytes = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
@@ -20,6 +21,20 @@ def fcs16(data: bytes | bytearray | memoryview) -> int:
     """Return the CRC-16/X.25 of ``data`` (sent low byte first on the wire)."""
     c = crc_hqx(bytes(data).translate(REFLECT), 0xFFFF) ^ 0xFFFF
     return (REFLECT[c & 0xFF] << 8) | REFLECT[c >> 8]
+
+
+#: What ``crc_hqx`` leaves over bit-reflected bytes when a check sequence follows its data: RFC 1662
+#: §C.2's "good final FCS value" 0xF0B8 of the reflected register, seen bit-reversed.
+_GOOD_RESIDUE: Final = 0x1D0F
+
+
+def fcs_ok(checked: bytes | bytearray) -> bool:
+    """Whether ``checked`` (data, then its CRC-16/X.25 low byte first) verifies.
+
+    One C call over data and check sequence together, against the residue every good frame
+    leaves: no computing the CRC to compare it, no byte twiddling in Python (the splitter checks
+    two per frame)."""
+    return crc_hqx(checked.translate(REFLECT), 0xFFFF) == _GOOD_RESIDUE
 
 
 def fcs16_table(data: bytes | bytearray | memoryview) -> int:

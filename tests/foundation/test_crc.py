@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amsread.crc import REFLECT, fcs16, fcs16_table
+from amsread.crc import REFLECT, fcs16, fcs16_table, fcs_ok
 
 
 def test_check_value() -> None:
@@ -61,3 +61,16 @@ def test_single_byte_error_always_detected(data: bytes, where: int, flip: int) -
     damaged = bytearray(data)
     damaged[i] ^= flip
     assert fcs16(damaged) != fcs16(data)
+
+
+@given(st.binary(min_size=1, max_size=600), st.integers(0, 15))
+def test_fcs_ok_is_the_crc_compared(data: bytes, flip: int) -> None:
+    """``fcs_ok`` (one C call against the residue) agrees with computing the FCS and comparing:
+    every good check sequence passes, and any one flipped bit fails."""
+    fcs = fcs16(data)
+    checked = data + bytes([fcs & 0xFF, fcs >> 8])
+    assert fcs_ok(checked)
+    assert fcs_ok(bytearray(checked))
+    broken = bytearray(checked)
+    broken[flip % len(broken)] ^= 1 << (flip % 8)
+    assert not fcs_ok(bytes(broken))

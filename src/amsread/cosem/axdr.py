@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import construct as c
 from construct import this
 
 from amsread.cosem.tags import TAG
+from amsread.cosem.unpack import unpacker
 from amsread.errors import DecodeError, NonFiniteValueError, ScalerError
 
 # --------------------------------------------------------------------------------------------
@@ -106,7 +108,9 @@ CosemDateTimeStruct = c.Struct(
     "deviation" / c.Int16sb,
     "status" / c.Int8ub,
 )
-_CosemDateTimeCompiled = CosemDateTimeStruct.compile()
+#: The same declaration compiled to one ``struct`` call (``cosem.unpack``): a clock value inside a
+#: list (Aidon's and Kaifa's lists 2 and 3) is read per message.
+_DATE_TIME_UNPACK: Final = unpacker(CosemDateTimeStruct)
 
 #: The outer context for calling a compiled declaration's parse function directly (what
 #: ``parse_stream`` makes anew per call, a self-referencing dict each time). The generated code
@@ -138,6 +142,8 @@ NOT_SPECIFIED: Final[dict[str, int]] = {
 }
 _NOT_SPECIFIED: Final = tuple(NOT_SPECIFIED.items())
 _NONE_VALUES: Final = tuple(NOT_SPECIFIED.values())
+#: The unpacked fields (wire order: the weekday fourth) in ``CosemDateTime``'s order.
+_IN_CLASS_ORDER: Final = operator.itemgetter(*(_DATE_TIME_UNPACK.index(name) for name in NOT_SPECIFIED))
 
 #: Everything that decoding a corrupted message can raise from below us.
 PARSE_ERRORS: Final = (
@@ -179,7 +185,7 @@ class CosemDateTime:
         """Parse the 12 wire bytes with ``CosemDateTimeStruct``."""
         if len(raw) != 12:
             raise DecodeError(f"date-time must be 12 bytes, got {len(raw)}", raw=raw)
-        return cls.from_fields(parse_compiled(_CosemDateTimeCompiled, raw))
+        return cls.from_wire(_IN_CLASS_ORDER(_DATE_TIME_UNPACK.parse(raw)))
 
     @classmethod
     def from_fields(cls, p: Mapping[str, int]) -> CosemDateTime:

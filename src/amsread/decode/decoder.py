@@ -569,23 +569,21 @@ class ReadingDecoder:
         with the block transfer tag E0 is taken as it is, LLC or not. Anything else without the
         LLC is an ``LlcError``. M-Bus carries the APDU with no LLC at all.
         """
-        envelope = (
-            message if isinstance(message, Envelope) else Envelope(Framing.HDLC, message, None, None, ())
-        )
+        envelope = Envelope(Framing.HDLC, message, None, None, ()) if isinstance(message, bytes) else message
         info = envelope.payload
-        if envelope.framing is Framing.P1:
-            return p1_reading(info, self.options.meter_tz, _received(envelope.received_at))
-        apdu = strip_llc(info) if envelope.has_llc and info[:1] != _BLOCK_TRANSFER else info
-        msg = self.message(apdu, envelope.source)
+        framing = envelope.framing
+        stamp = envelope.received_at
+        received = None if stamp is None else _received(stamp)
+        if framing is Framing.P1:
+            return p1_reading(info, self.options.meter_tz, received)
+        apdu = strip_llc(info) if framing is Framing.HDLC and info[:1] != _BLOCK_TRANSFER else info
+        source = envelope.source
+        msg = self.message(apdu, source)
         if msg is None:
             return None
-        meter = (envelope.source, msg.manufacturer)
+        meter = (source, msg.manufacturer)
         reading = to_reading(
-            msg,
-            self.options,
-            _received(envelope.received_at),
-            previous=self._last_time.get(meter),
-            plan=self._plan(msg),
+            msg, self.options, received, previous=self._last_time.get(meter), plan=self._plan(msg)
         )
         if reading.meter_time is not None:
             self._last_time[meter] = (reading.meter_time, reading.values.get(COUNTER))

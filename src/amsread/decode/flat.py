@@ -337,7 +337,7 @@ def _getter(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
     if len(wanted) == len(keys) and len(wanted) > 1:
         return operator.itemgetter(*wanted)
     items = ", ".join("None" if k is None else f"p[{k!r}]" for k in keys)
-    return eval(f"lambda p: ({items},)" if keys else "lambda p: ()")  # type: ignore[no-any-return]
+    return eval(f"lambda p: ({items},)" if keys else "lambda p: ()")
 
 
 class LayoutIndex:

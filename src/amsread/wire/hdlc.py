@@ -27,7 +27,7 @@ from typing import Final
 import construct as c
 from construct import len_, obj_, this
 
-from amsread.crc import fcs16
+from amsread.crc import fcs16, fcs_ok
 from amsread.errors import (
     FrameChecksumError,
     FrameError,
@@ -291,7 +291,10 @@ class FrameSplitter:
                 self._discard(buf, pos, start)
             pos = start
             if start + 1 < len(buf) and buf[start + 1] == FLAG:  # doubled flags: the last one opens
-                last = _FLAGS.match(buf, start).end() - 1  # type: ignore[union-attr]
+                if start + 2 < len(buf) and buf[start + 2] != FLAG:
+                    last = start + 1  # two flags (a frame's closing one, the next one's opening): no search
+                else:
+                    last = _FLAGS.match(buf, start).end() - 1  # type: ignore[union-attr]
                 self._discard(buf, start + 1 if start == owned else start, last)
                 pos = last
                 continue
@@ -425,7 +428,7 @@ class FrameSplitter:
             return FrameLengthError(
                 f"length {length} shorter than the header", raw=bytes(buf[start : start + 3])
             )
-        if fcs16(buf[start + 1 : i + 1]) != buf[i + 1] | (buf[i + 2] << 8):
+        if not fcs_ok(buf[start + 1 : header_end]):
             return HeaderChecksumError("header checksum mismatch", raw=bytes(buf[start:header_end]))
         end = start + 1 + length  # index of the closing flag
         if end >= len(buf):
@@ -436,7 +439,7 @@ class FrameSplitter:
                 raw=bytes(buf[start : end + 1]),
             )
         raw = bytes(buf[start : end + 1])
-        if fcs16(raw[1:-3]) != raw[-3] | (raw[-2] << 8):
+        if not fcs_ok(raw[1:-1]):
             return FrameChecksumError("frame checksum mismatch", raw=raw)
         d0, d1 = head.span(1)
         return Frame(
