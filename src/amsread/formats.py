@@ -406,7 +406,7 @@ class CsvWriter:
         if self._planned:
             head = [reading.received_at, reading.meter_time, reading.manufacturer, reading.list]
             values = reading.values
-            key = (*_shape(values), tuple(map(type, head)))
+            key = (tuple(values), tuple(map(type, values.values())), tuple(map(type, head)))
             if key in self._templates:
                 template = self._templates[key]
             else:

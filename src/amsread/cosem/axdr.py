@@ -234,13 +234,19 @@ class CosemDateTime:
         if year is None or month is None or day is None or hour is None or minute is None:
             return None
         micro = (self.hundredths or 0) * 10_000 if (self.hundredths or 0) < 100 else 0
+        deviation = self.deviation
+        if use_deviation and deviation is not None and -720 <= deviation <= 720:
+            tz = _offsets.get(deviation) or _offsets.setdefault(
+                deviation, dt.timezone(dt.timedelta(minutes=-deviation))
+            )
         try:
-            naive = dt.datetime(year, month, day, hour, minute, self.second or 0, micro)
+            return dt.datetime(year, month, day, hour, minute, self.second or 0, micro, tz)
         except ValueError:
             return None
-        if use_deviation and self.deviation is not None and -720 <= self.deviation <= 720:
-            return naive.replace(tzinfo=dt.timezone(dt.timedelta(minutes=-self.deviation)))
-        return naive.replace(tzinfo=tz)
+
+
+#: The fixed-offset zone of each deviation met (at most 1,441 of them: -720..720 minutes).
+_offsets: dict[int, dt.timezone] = {}
 
 
 class CosemDateTimeAdapter(c.Adapter):

@@ -238,6 +238,7 @@ class CompiledLayout:
         self.version_at = tuple(k for k, s in enumerate(self.slots) if s.name == "list_version")[:1]
         self.version_slots = tuple(self.slots[k] for k in self.version_at)
         self._const_at = tuple((k, v) for k, v in enumerate(self.consts) if v is not None)
+        self._version = _getter(self.version_at)
         self._makers: dict[tuple[tuple[Any, ...], bytes | None], str | None] = {}
 
     @property
@@ -314,7 +315,7 @@ class CompiledLayout:
 
     def _maker(self, vals: tuple[Any, ...], source: bytes | None) -> str | None:
         """The namer's answer for this list id and source address, worked out once per pair."""
-        key = (tuple([vals[k] for k in self.version_at]), source)
+        key = (self._version(vals), source)
         maker = self._makers.get(key, _UNKNOWN)
         if maker is _UNKNOWN:
             assert self.namer is not None
