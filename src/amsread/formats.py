@@ -334,14 +334,20 @@ def json_line(reading: Reading) -> str:
     per shape of reading (``_json_template``), made once per shape rather than per line.
     """
     head = []
-    for name, value in (
-        ("received_at", reading.received_at),
-        ("meter_time", reading.meter_time),
-        ("manufacturer", reading.manufacturer),
-        ("list", reading.list),
-    ):
-        if value is not None:
-            head.append(f'"{name}": ' + _JSON_CELL.get(type(value), _json_value)(value))
+    received, meter_time, maker, level = (
+        reading.received_at,
+        reading.meter_time,
+        reading.manufacturer,
+        reading.list,
+    )
+    if received is not None:
+        head.append('"received_at": ' + _JSON_CELL.get(type(received), _json_value)(received))
+    if meter_time is not None:
+        head.append('"meter_time": ' + _JSON_CELL.get(type(meter_time), _json_value)(meter_time))
+    if maker is not None:
+        head.append('"manufacturer": ' + (_json_string(maker) if type(maker) is str else _json_value(maker)))
+    if level is not None:
+        head.append('"list": ' + _JSON_CELL.get(type(level), _json_value)(level))
     values = reading.values
     shape = _shape(values)
     if shape in _json_plans:
