@@ -53,6 +53,10 @@ print(n)
 
 SUBCOMMANDS = ("csv", "json", "hex")
 
+#: ``--only run``: ``amsread run CAPTURE --db`` into a fresh database each time (issue 15: what the
+#: history database costs beside ``csv`` on the same capture).
+RUN_DB = "run"
+
 
 def run_once(argv: list[str], out: Path) -> tuple[float, int, int, float]:
     """Wall seconds, peak RSS (KiB), output lines and CPU seconds (user + system) of one process writing into ``out`` (for
@@ -78,7 +82,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cmd", action="append", default=[], metavar="NAME=COMMAND")
-    parser.add_argument("--only", default=",".join(SUBCOMMANDS), help="subcommands to run")
+    parser.add_argument(
+        "--only", default=",".join(SUBCOMMANDS), help=f"subcommands to run (also {RUN_DB}: run --db)"
+    )
     parser.add_argument("--amshan", metavar="PYTHON", help="an interpreter with amshan installed")
     args = parser.parse_args()
 
@@ -91,8 +97,12 @@ def main() -> None:
             path = Path(tmp) / f"mix-{n}.hdlc"
             path.write_bytes(cap.data)
             out = Path(tmp) / "out"
+            db = Path(tmp) / "history.db"
             jobs: list[tuple[str, list[str]]] = [
-                (f"{name} {sub}", [*shlex.split(cmd), sub, str(path)])
+                (
+                    f"{name} {sub}",
+                    [*shlex.split(cmd), sub, str(path), *(["--db", str(db)] if sub == RUN_DB else [])],
+                )
                 for sub in subcommands
                 for name, cmd in builds
             ]
@@ -101,6 +111,8 @@ def main() -> None:
             results: dict[str, list[tuple[float, int, int, float]]] = {label: [] for label, _ in jobs}
             for _ in range(args.runs):
                 for label, argv in jobs:
+                    for stale in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+                        stale.unlink(missing_ok=True)
                     results[label].append(run_once(argv, out))
             print(
                 f"\n{cap.frames_in} frames ({len(cap.data) / 1e6:.1f} MB, {cap.expected} intact), "

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import tty
 from collections.abc import Iterator
 
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_home() -> Iterator[None]:
+    """The suite's own ``XDG_DATA_HOME``: commands that fall back to ``run``'s default history
+    database (``watch``, ``report``, ``run``) must neither read nor write the user's real one, and
+    must not depend on whether the machine's user ever ran ``amsread run``."""
+    before = os.environ.get("XDG_DATA_HOME")
+    with tempfile.TemporaryDirectory(prefix="amsread-data-") as home:
+        os.environ["XDG_DATA_HOME"] = home
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("XDG_DATA_HOME", None)
+            else:
+                os.environ["XDG_DATA_HOME"] = before
 
 
 @pytest.fixture

@@ -278,22 +278,38 @@ def _epoch_ms(value: dt.datetime) -> int:
 
 
 def reading_row(reading: Reading, *, stored_at: float, stale: bool = False) -> tuple[Any, ...]:
-    """The row for one reading, in ``_ROW_COLUMNS`` order."""
-    values = reading.values
+    """The row for one reading, in ``_ROW_COLUMNS`` order.
+
+    Walks the values the reading has (one for a list 1, three quarters of a stream) rather than
+    every column: each lands in its column by ``_COLUMN_AT``, the rest go to ``extra``."""
     when = reading.received_at or reading.meter_time
     at = _epoch_ms(when) if when is not None else round(stored_at * 1000)
-    extra = {k: v for k, v in values.items() if k not in _STORED_VALUES}
-    return (
+    row: list[Any] = [
         at,
         _time_text(reading.received_at),
         _time_text(reading.meter_time),
         reading.manufacturer,
         reading.list,
-        *(None if values.get(c) is None else str(values[c]) for c in TEXT_COLUMNS),
-        *(_quantity(values.get(c)) for c in QUANTITY_COLUMNS),
-        _extra_text(extra),
+        *_NO_VALUES,
+        None,
         int(stale),
-    )
+    ]
+    extra: dict[str, Any] = {}
+    for name, value in reading.values.items():
+        k = _COLUMN_AT.get(name)
+        if k is None:
+            extra[name] = value
+        elif value is not None:
+            row[k] = str(value) if k < _FIRST_QUANTITY else _quantity(value)
+    if extra:
+        row[-2] = _extra_text(extra)
+    return tuple(row)
+
+
+#: Where each stored value goes in a row (after at, received_at, meter_time, manufacturer, list).
+_COLUMN_AT: Final = {name: 5 + k for k, name in enumerate(TEXT_COLUMNS + QUANTITY_COLUMNS)}
+_FIRST_QUANTITY: Final = 5 + len(TEXT_COLUMNS)
+_NO_VALUES: Final = (None,) * (len(TEXT_COLUMNS) + len(QUANTITY_COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)

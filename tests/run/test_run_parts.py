@@ -316,3 +316,19 @@ def test_service_doc_names_every_key_of_the_config_file() -> None:
     missing = [k for k in keys if not re.search(rf"^#? ?{k} = ", text, re.MULTILINE)]
     assert not missing
     assert "Restart=always" in text and "dialout" in text and "socket://" in text
+
+
+def test_a_file_destination_is_flushed_whenever_its_queue_runs_dry(tmp_path: Path) -> None:
+    """Files are flushed when their lane has nothing more to write (issue 15: a write per burst on
+    a replay, not per row), so on a live port every row is in the file while ``run`` waits."""
+    good = tmp_path / "live.jsonl"
+    rows = readings(tmp_path)
+    fan = Fanout([JsonlFile(good), CsvFile(tmp_path / "live.csv")], log=print, backlog=100)
+    try:
+        for k, r in enumerate(rows[:3], 1):
+            fan.handle(r)  # one reading, then the port is silent: the file has it, unclosed
+            wait_until(lambda k=k: len(lines_of(good)) == k, "the row in the file before close")
+            wait_until(lambda k=k: len(lines_of(tmp_path / "live.csv")) == k + 1, "the CSV row (and header)")
+        assert lines_of(good) == [json_line(r) for r in rows[:3]]
+    finally:
+        fan.close()

@@ -43,7 +43,8 @@ class Destination(Protocol):
 class ReadingSink(Protocol):
     """A destination of readings (``mqtt.MqttPublisher``, ``store.HistoryStore``): one reader feeds
     them all. ``handle`` takes one reading and the frame it came in (``raw`` None when there is
-    none); it returns at once and never blocks on I/O. ``close`` flushes and releases; idempotent."""
+    none); it returns at once and never blocks on I/O. ``close`` flushes and releases; idempotent.
+    A sink may also have ``idle()``, called whenever its queue runs dry (files flush there)."""
 
     name: str
 

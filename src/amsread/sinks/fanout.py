@@ -112,8 +112,14 @@ class Lane:
             self._held.popleft()
 
     def _run(self) -> None:
+        idle = getattr(self.sink, "idle", None)
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                if idle is not None:
+                    self._idle(idle)  # before waiting: what was handled is out (files flush here)
+                item = self._queue.get()
             if item is _END:
                 return
             reading, raw = cast("tuple[Reading, Frames | None]", item)
@@ -127,6 +133,13 @@ class Lane:
                 if self._last_error is not None:
                     self._last_error = None
                     self._log(f"{self.name}: working again")
+
+    def _idle(self, idle: Callable[[], None]) -> None:
+        """The sink's ``idle`` (optional: the queue has run dry), its failure told like any other."""
+        try:
+            idle()
+        except Exception as e:
+            self._fail(f"{type(e).__name__}: {e}")
 
     def _fail(self, message: str) -> None:
         """Tell a failure once until it changes or the destination recovers (no flood per frame)."""

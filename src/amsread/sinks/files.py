@@ -48,6 +48,8 @@ class _AppendedFile:
         self.written = 0
 
     def _open_for(self, reading: Reading) -> TextIO:
+        if self._stream is not None and _PATTERN_MARK not in self.pattern:
+            return self._stream  # one file for ever: no clock to look at
         path = file_name(self.pattern, reading_time(reading))
         if self._stream is not None and path == self.path:
             return self._stream
@@ -80,12 +82,22 @@ class _AppendedFile:
     def _write(self, stream: TextIO, reading: Reading) -> None:
         raise NotImplementedError
 
+    def idle(self) -> None:
+        """Flush what was written: ``run`` calls this whenever the destination's queue runs dry, so
+        a live port's row is in the file at once, and a replay costs a write per burst, not per row."""
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except OSError as e:
+                self._drop()
+                raise OSError(e.errno, f"cannot write {self.path}: {e.strerror or e}") from None
+
     def close(self) -> None:
         self._drop()
 
 
 class CsvFile(_AppendedFile):
-    """``--csv FILE``: the contract's columns, one flushed row per reading, header once per file."""
+    """``--csv FILE``: the contract's columns, one row per reading (flushed whenever its queue runs dry), header once per file."""
 
     name = "csv"
 
@@ -96,7 +108,7 @@ class CsvFile(_AppendedFile):
 
     def _opened(self, stream: TextIO) -> None:
         empty = stream.tell() == 0  # opened for appending: at the end, so 0 means new or empty
-        self._writer = CsvWriter(stream, self.columns, header=empty)
+        self._writer = CsvWriter(stream, self.columns, header=empty, flush=False)  # flushed by idle()
 
     def _write(self, stream: TextIO, reading: Reading) -> None:
         assert self._writer is not None
@@ -109,8 +121,7 @@ class JsonlFile(_AppendedFile):
     name = "jsonl"
 
     def _write(self, stream: TextIO, reading: Reading) -> None:
-        stream.write(json_line(reading) + "\n")
-        stream.flush()
+        stream.write(json_line(reading) + "\n")  # flushed by idle()
 
 
 __all__ = ["CsvFile", "JsonlFile", "file_name"]
