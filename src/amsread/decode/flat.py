@@ -338,7 +338,10 @@ def _getter(keys: tuple[Any, ...]) -> Callable[[Any], tuple[Any, ...]]:
     if len(wanted) == len(keys) and len(wanted) > 1:
         return operator.itemgetter(*wanted)
     items = ", ".join("None" if k is None else f"p[{k!r}]" for k in keys)
-    return eval(f"lambda p: ({items},)" if keys else "lambda p: ()")
+    # eval of a code object, never of a string: CPython marks a KeyboardInterrupt raised inside
+    # eval("...") (a SIGTERM's, during the first message of a layout) as unhandled, and the
+    # process then ends killed by SIGINT however the interrupt was handled.
+    return eval(compile(f"lambda p: ({items},)" if keys else "lambda p: ()", "<getter>", "eval"))
 
 
 class LayoutIndex:
