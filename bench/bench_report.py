@@ -155,16 +155,18 @@ def main() -> None:
         directory.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         if args.reuse and args.keep is not None:
-            n = sum(1 for _ in (directory / "history.jsonl").open())
+            n = sum(1 for _ in rows(args.days))
         else:
-            n = write_json(directory / "history.jsonl", args.days)
-            write_db(directory / "history.db", args.days)
+            n = 0 if args.only == "database" else write_json(directory / "history.jsonl", args.days)
+            n = write_db(directory / "history.db", args.days) if args.only != "json" else n
         made = time.perf_counter() - t0
         print(f"report --all over {args.days:g} days of synthesised Aidon history: {n:,} readings")
-        print(
-            f"(synthesised in {made:.0f} s; JSON lines {(directory / 'history.jsonl').stat().st_size / 2**20:,.0f} MiB,"
-            f" database {(directory / 'history.db').stat().st_size / 2**20:,.0f} MiB)"
+        sizes = ", ".join(
+            f"{name} {(directory / file).stat().st_size / 2**20:,.0f} MiB"
+            for name, file in (("JSON lines", "history.jsonl"), ("database", "history.db"))
+            if (directory / file).exists()
         )
+        print(f"(synthesised in {made:.0f} s; {sizes})")
         print(f"{'history':<14} {'seconds':>9} {'readings/s':>12} {'peak MiB':>9} {'months':>7}")
         outputs = {}
         for name, path in (

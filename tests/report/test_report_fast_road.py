@@ -21,11 +21,13 @@ from pathlib import Path
 import pytest
 
 from amsread.contract import Reading
+from amsread.formats import json_line
 from amsread.report import history
 from amsread.report.live import LiveTariff, figures_json, month_start
 from amsread.report.month import Reporter, month_bounds, report_json
 from amsread.report.tariffs import load_company
 from amsread.store import MIGRATIONS, HistoryStore, read_readings
+from helpers.cli import run
 from helpers.histories import METER, OSLO
 
 ELVIA = load_company("elvia")
@@ -220,3 +222,19 @@ def test_an_empty_range_and_a_month_start_mid_history(tmp_path: Path) -> None:
     assert [(a, r.values) for a, r in history.database(path, begin, cut)][-5:] == [
         (a, r.values) for a, r in _full(path, begin, cut)
     ][-5:]
+
+
+def test_amsread_report_from_the_database_is_its_report_from_json_lines(tmp_path: Path) -> None:
+    """End to end: the same readings as the history database (the fast road) and as ``amsread
+    json`` lines (read line by line) give the same months, a daylight-saving day among them."""
+    rng = random.Random(13)
+    readings = list(_meter_history(rng, dt.datetime(2026, 10, 23, 21, 30, tzinfo=UTC), 100))
+    db = _database(tmp_path / "h.db", readings)
+    lines = tmp_path / "h.jsonl"
+    lines.write_text("".join(json_line(r) + "\n" for r in readings))
+    for args in (["--all"], ["--month", "2026-10"], ["--month", "2026-10", "--format", "csv"]):
+        code, from_db, err = run("report", str(db), "--format", "json", "--grid", "elvia", *args)
+        assert code == 0, err
+        code, from_lines, err = run("report", str(lines), "--format", "json", "--grid", "elvia", *args)
+        assert code == 0, err
+        assert from_db == from_lines and ('"source": "split"' in from_db or ",split," in from_db)
