@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,26 +144,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=365.0)
     parser.add_argument("--keep", type=Path, help="write the histories here (else a temporary directory)")
+    parser.add_argument("--reuse", action="store_true", help="report on the histories already in --keep")
+    parser.add_argument("--only", choices=("database", "json"), help="time one history only")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="reports timed per history (the median is shown)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        n = write_json(directory / "history.jsonl", args.days)
-        write_db(directory / "history.db", args.days)
+        if args.reuse and args.keep is not None:
+            n = sum(1 for _ in rows(args.days))
+        else:
+            n = 0 if args.only == "database" else write_json(directory / "history.jsonl", args.days)
+            n = write_db(directory / "history.db", args.days) if args.only != "json" else n
         made = time.perf_counter() - t0
         print(f"report --all over {args.days:g} days of synthesised Aidon history: {n:,} readings")
-        print(
-            f"(synthesised in {made:.0f} s; JSON lines {(directory / 'history.jsonl').stat().st_size / 2**20:,.0f} MiB,"
-            f" database {(directory / 'history.db').stat().st_size / 2**20:,.0f} MiB)"
+        sizes = ", ".join(
+            f"{name} {(directory / file).stat().st_size / 2**20:,.0f} MiB"
+            for name, file in (("JSON lines", "history.jsonl"), ("database", "history.db"))
+            if (directory / file).exists()
         )
+        print(f"(synthesised in {made:.0f} s; {sizes})")
         print(f"{'history':<14} {'seconds':>9} {'readings/s':>12} {'peak MiB':>9} {'months':>7}")
+        outputs = {}
         for name, path in (
             ("database", directory / "history.db"),
             ("JSON lines", directory / "history.jsonl"),
         ):
-            seconds, peak, months = report(path, directory / f"{name}.out")
+            if args.only is not None and not name.lower().startswith(args.only):
+                continue
+            out = directory / f"{name}.out"
+            runs = [report(path, out) for _ in range(args.repeat)]
+            seconds = statistics.median(r[0] for r in runs)
+            peak, months = max(r[1] for r in runs), runs[-1][2]
             print(f"{name:<14} {seconds:>9.1f} {n / seconds:>12,.0f} {peak:>9.1f} {months:>7}")
+            outputs[name] = out.read_text()
+        if len(outputs) == 2:
+            # the database is read by the fast road, the JSON lines reading by reading: same months?
+            print(f"the same months from both: {outputs['database'] == outputs['JSON lines']}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ the target, a Raspberry Pi on an SD card running for months (issue 11):
   ``PRAGMA user_version`` says how many a file has had. A file from a newer amsread is refused.
   The reader takes any version from ``READABLE_FROM`` on (the later steps only add tables), so
   ``amsread report`` reads a file an older ``run`` wrote without migrating it.
+* **Reading back** goes through ``HistoryReader`` (one read snapshot for several queries): the
+  report's fast road asks for the hourly lists (their partial index), the first row of an hour,
+  the rows of a time range, and which meters a range holds (``readings_meter``, schema 3).
 * **The live tariff figures** of ``run --grid`` (``report.live``) are one row per meter in
   ``tariff``, replaced at each commit by the newest: the same JSON object as the MQTT ``tariff``
   topic (docs/mqtt.md), in ``figures``; ``json_extract(figures, '$.left_kwh')`` reads one figure.
@@ -136,7 +139,13 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             figures TEXT NOT NULL
         )""",
     ),
+    (
+        # the report's fast road: which meters a time range holds, without reading the range
+        "CREATE INDEX readings_meter ON readings (meter_id, at) WHERE meter_id IS NOT NULL",
+    ),
 )
+#: The first schema version with the ``readings_meter`` index (``HistoryReader.meters``).
+_METER_INDEX: Final = 3
 #: The first schema version whose ``readings`` table this amsread reads (later steps only add).
 READABLE_FROM: Final = 1
 
@@ -343,7 +352,7 @@ def _stored_reading(row: tuple[Any, ...]) -> StoredReading:
         level,
         values,
     )
-    return StoredReading(reading, dt.datetime.fromtimestamp(at / 1000, dt.UTC), bool(stale))
+    return StoredReading(reading, _from_epoch_ms(at), bool(stale))
 
 
 # --------------------------------------------------------------------------------------------
@@ -613,27 +622,147 @@ def read_readings(
     made before it started). ``lists`` keeps only those list levels, e.g. ``(3,)`` for the hourly
     counters; ``include_stale=False`` leaves out hourly lists that repeated a meter clock.
     """
-    path = Path(path) if path is not None else default_path()
-    if not path.exists():
-        raise StoreError(f"no history database at {path}")
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    except sqlite3.Error as e:
-        raise StoreError(f"cannot open the history database {path}: {e}") from e
-    try:
-        _check_readable(conn, path)
+    with HistoryReader(path) as reader:
+        for _, stored in reader.readings(
+            start, end, meter_id=meter_id, lists=lists, include_stale=include_stale, batch=batch
+        ):
+            yield stored
+
+
+#: ``(id, reading)``: the row id orders rows of the same ``at`` and tells a row read twice.
+Row = tuple[int, StoredReading]
+
+
+class HistoryReader:
+    """A read-only view of the history database: every query sees the same snapshot (one read
+    transaction), so a ``run`` writing beside it cannot make two queries disagree.
+
+    Why more than one query: the report's fast road (``report.history.database``) reads the hourly
+    lists, the first row of each hour, and the rows of only those hours whose energy the hourly
+    lists do not settle, rather than every power reading of the month.
+    """
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        if not self.path.exists():
+            raise StoreError(f"no history database at {self.path}")
+        try:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open the history database {self.path}: {e}") from e
+        try:
+            self.version = _check_readable(self._conn, self.path)
+            self._conn.execute("BEGIN")
+        except sqlite3.Error as e:
+            self._conn.close()
+            raise StoreError(f"cannot read the history database {self.path}: {e}") from e
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def __enter__(self) -> HistoryReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the read transaction and close the file."""
+        self._conn.close()
+
+    def _rows(self, sql: str, args: list[Any], batch: int = 500) -> Iterator[Row]:
+        """``sql``'s rows (``id`` first, then ``_ROW_COLUMNS``) as ``(id, StoredReading)``, streamed."""
+        try:
+            cursor = self._conn.execute(sql, args)
+            while rows := cursor.fetchmany(batch):
+                for row in rows:
+                    yield row[0], _stored_reading(row[1:])
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot read the history database {self.path}: {e}") from e
+
+    def _value(self, sql: str, args: list[Any]) -> Any:
+        try:
+            found = self._conn.execute(sql, args).fetchone()
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot read the history database {self.path}: {e}") from e
+        return None if found is None else found[0]
+
+    def readings(
+        self,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        *,
+        meter_id: str | None = None,
+        lists: tuple[int, ...] | None = None,
+        include_stale: bool = True,
+        batch: int = 500,
+    ) -> Iterator[Row]:
+        """The rows with ``start <= at < end`` (and the filters of ``read_readings``), in order."""
         where, args = _where(start, end, meter_id, lists, include_stale)
-        cursor = conn.execute(
-            f"SELECT {', '.join(_ROW_COLUMNS)} FROM readings{where} ORDER BY at, id",
-            args,
-        )
-        while rows := cursor.fetchmany(batch):
-            for row in rows:
-                yield _stored_reading(row)
-    except sqlite3.Error as e:
-        raise StoreError(f"cannot read the history database {path}: {e}") from e
-    finally:
-        conn.close()
+        yield from self._rows(f"SELECT id, {_COLUMNS_SQL} FROM readings{where} ORDER BY at, id", args, batch)
+
+    def hourly(self, start: dt.datetime | None = None, end: dt.datetime | None = None) -> Iterator[Row]:
+        """Every hourly list (list 3, stale ones too) with ``start <= at < end``, in order. Through
+        the hourly index, which holds only them: a month's are a few hundred of a million rows."""
+        where, args = _where(start, end, None, None, True)
+        where = f"{where} AND list = 3" if where else " WHERE list = 3"
+        sql = f"SELECT id, {_COLUMNS_SQL} FROM readings INDEXED BY readings_hourly{where} ORDER BY at, id"
+        yield from self._rows(sql, args)
+
+    def first(self, start: dt.datetime, end: dt.datetime) -> Row | None:
+        """The first row with ``start <= at < end`` (the lowest id of the earliest ``at``)."""
+        where, args = _where(start, end, None, None, True)
+        sql = f"SELECT id, {_COLUMNS_SQL} FROM readings{where} ORDER BY at, id LIMIT 1"
+        return next(self._rows(sql, args), None)
+
+    def bounds(
+        self, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> tuple[dt.datetime, dt.datetime] | None:
+        """The ``at`` of the first and of the last row with ``start <= at < end``; None if none."""
+        where, args = _where(start, end, None, None, True)
+        first = self._value(f"SELECT at FROM readings{where} ORDER BY at LIMIT 1", args)
+        last = self._value(f"SELECT at FROM readings{where} ORDER BY at DESC LIMIT 1", args)
+        if first is None or last is None:
+            return None
+        return _from_epoch_ms(first), _from_epoch_ms(last)
+
+    def meters(
+        self, start: dt.datetime | None = None, end: dt.datetime | None = None, most: int = 2
+    ) -> set[str]:
+        """The meter ids of the rows with ``start <= at < end``, at most ``most`` of them. From
+        schema 3 on through the ``readings_meter`` index (one look-up per meter in the file); an
+        older file is scanned."""
+        where, args = _where(start, end, None, None, True)
+        found: set[str] = set()
+        if self.version < _METER_INDEX:
+            clause = f"{where} AND meter_id IS NOT NULL" if where else " WHERE meter_id IS NOT NULL"
+            sql = f"SELECT DISTINCT meter_id FROM readings{clause} LIMIT {int(most)}"
+            try:
+                return {row[0] for row in self._conn.execute(sql, args)}
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot read the history database {self.path}: {e}") from e
+        previous: str | None = None  # the first: any id, the empty one too
+        while len(found) < most:
+            after = "meter_id IS NOT NULL" if previous is None else "meter_id > ?"
+            meter = self._value(
+                f"SELECT meter_id FROM readings WHERE {after} ORDER BY meter_id LIMIT 1",
+                [] if previous is None else [previous],
+            )
+            if meter is None:
+                return found
+            inside = f"{where} AND meter_id = ?" if where else " WHERE meter_id = ?"
+            if self._value(f"SELECT 1 FROM readings{inside} LIMIT 1", [*args, meter]) is not None:
+                found.add(meter)
+            previous = meter
+        return found
+
+
+_COLUMNS_SQL: Final = ", ".join(_ROW_COLUMNS)
+
+
+def _from_epoch_ms(at: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(at / 1000, dt.UTC)
 
 
 def _check_readable(conn: sqlite3.Connection, path: Path) -> int:

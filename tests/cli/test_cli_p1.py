@@ -90,3 +90,27 @@ def test_hex_annotate_a_telegram_the_declaration_does_not_read(tmp_path: Path) -
     code, out, err = run("hex", "--annotate", capture(tmp_path, data))
     assert code == 0, err
     assert "P1 ok (no CRC)" in out and "identification: maker ABC (abc)" in out
+
+
+def test_csv_columns_take_the_belgian_peak_names(tmp_path: Path) -> None:
+    """The names only P1 telegrams carry (decode/p1.py) are columns ``--columns`` accepts: the
+    Fluvius meter's average demand (1.4.0), month peak and its time (1.6.0) and peak history."""
+    columns = (
+        "meter_id,active_power_import_average,active_power_import_max_month,"
+        "active_power_import_max_month_at,active_power_import_max_history,active_energy_import_t1"
+    )
+    code, out, err = run("csv", "--columns", columns, capture(tmp_path, wire("be_fluvius_sagemcom")))
+    assert code == 0, err
+    header, row = out.splitlines()
+    assert header == columns
+    assert row == (
+        "1SAG3105200877,0,6235,2023-06-22T20:00:00+02:00,"
+        "2023-05-01: 6985 W at 2023-04-23T20:30:00+02:00; 2023-06-01: 6748 W at 2023-05-24T19:30:00+02:00,"
+        "661.701"
+    )
+
+
+def test_csv_columns_still_refuse_a_misspelt_name(tmp_path: Path) -> None:
+    code, _, err = run("csv", "--columns", "active_power_import_max_mnth", capture(tmp_path, wire(AIDON)))
+    assert code == 2
+    assert "unknown column active_power_import_max_mnth" in err and "active_power_import_max_month" in err

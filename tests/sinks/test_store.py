@@ -28,6 +28,7 @@ from amsread.store import (
     MIGRATIONS,
     QUANTITY_COLUMNS,
     TEXT_COLUMNS,
+    HistoryReader,
     HistoryStore,
     StoreError,
     default_path,
@@ -430,10 +431,41 @@ def test_a_database_of_the_first_schema_upgrades_and_is_read_before_it_does(tmp_
     assert stored.reading.values == {"meter_id": "m", "active_energy_import": Decimal("22721.38")}
     assert read_tariff(db) == []
     upgraded = open_database(db)
-    assert upgraded.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),) == (2,)
+    assert upgraded.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),) == (3,)
     assert upgraded.execute("SELECT count(*) FROM readings").fetchone() == (1,)
     assert upgraded.execute("SELECT count(*) FROM tariff").fetchone() == (0,)
     upgraded.close()
+
+
+def test_a_database_of_schema_2_gains_the_meter_index_and_keeps_its_rows(tmp_path: Path) -> None:
+    """Schema 3 adds ``readings_meter`` (which meters a time range holds, for the report's fast
+    road) to a file the previous amsread wrote; its rows and tariff figures stay as they were."""
+    db = tmp_path / "v2.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for step in MIGRATIONS[:2]:
+        for statement in step:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute(
+        "INSERT INTO readings (at, meter_time, list, meter_id, active_energy_import)"
+        " VALUES (1790953205000, '2026-10-02T17:00:05+02:00', 3, 'm', '22721.38')"
+    )
+    conn.execute("INSERT INTO tariff VALUES ('m', 1790953205000, '2026-10', '{\"left_kwh\": 1.5}')")
+    conn.close()
+    with HistoryReader(db) as reader:  # read as it is, the meters found by a scan
+        assert reader.version == 2 and reader.meters() == {"m"}
+    upgraded = open_database(db)
+    assert upgraded.execute("PRAGMA user_version").fetchone() == (3,)
+    plan = upgraded.execute(
+        "EXPLAIN QUERY PLAN SELECT meter_id FROM readings WHERE meter_id > '' ORDER BY meter_id LIMIT 1"
+    ).fetchall()
+    assert "readings_meter" in str(plan)
+    upgraded.close()
+    (stored,) = read_readings(db)
+    assert stored.reading.values == {"meter_id": "m", "active_energy_import": Decimal("22721.38")}
+    assert [t.figures for t in read_tariff(db)] == [{"left_kwh": Decimal("1.5")}]
+    with HistoryReader(db) as reader:
+        assert reader.version == 3 and reader.meters() == {"m"}
 
 
 def test_the_live_tariff_figures_keep_the_newest_per_meter(tmp_path: Path) -> None:

@@ -55,11 +55,14 @@ def command(
 
 
 def known_columns() -> tuple[str, ...]:
-    """Every name a reading can carry: the contract's columns, then the extra quantities by name."""
+    """Every name a reading can carry: the contract's columns, then the extra quantities by name
+    (obis.py's tables, and the names only P1 telegrams carry, such as the Belgian peaks)."""
     from amsread import obis
     from amsread.contract import COLUMNS
+    from amsread.decode import p1
 
     extras = {info.name for table in (obis._BY_CDEF, obis._EXACT) for info in table.values()}
+    extras.update(p1.NAMES)
     return COLUMNS + tuple(sorted(extras - set(COLUMNS)))
 
 

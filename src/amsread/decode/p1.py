@@ -54,11 +54,15 @@ _UNITS: Final[dict[str, tuple[str, int]]] = {
     "hz": ("Hz", 0),
 }
 
-#: Belgian (e-MUCS) capacity-tariff lines, by C.D.E: the current 15-minute average demand and the
-#: month's peak (its time first), in W like every power.
-_AVERAGE_DEMAND: Final = "active_power_import_average"
-_MONTH_PEAK: Final = "active_power_import_max_month"
-_PEAK_HISTORY: Final = "active_power_import_max_history"
+#: Belgian (e-MUCS) capacity-tariff lines, by C.D.E: the current 15-minute average demand (1.4.0),
+#: the month's peak (1.6.0: its time first, kept as ``…_at``) and the peak history (0-0:98.1.0),
+#: in W like every power.
+AVERAGE_DEMAND: Final = "active_power_import_average"
+MONTH_PEAK: Final = "active_power_import_max_month"
+MONTH_PEAK_AT: Final = MONTH_PEAK + "_at"
+PEAK_HISTORY: Final = "active_power_import_max_history"
+#: The names a P1 reading can carry beyond obis.py's tables (``csv --columns`` takes them).
+NAMES: Final = (AVERAGE_DEMAND, MONTH_PEAK, MONTH_PEAK_AT, PEAK_HISTORY)
 
 #: Codes whose value is the electricity meter's own id, list version or clock (A-B:C.D.E).
 _METER_ID: Final = frozenset({"0-0:96.1.1", "0-0:96.1.0"})
@@ -205,10 +209,10 @@ class _Builder:
             peak = _number(groups[1])
             if peak is None or peak[1] != "W":
                 return False
-            self.put(code.slot(_MONTH_PEAK, "W", NUMBER), peak[0])
+            self.put(code.slot(MONTH_PEAK, "W", NUMBER), peak[0])
             at = meter_time(groups[0], self.tz)
             if at is not None:
-                self.values[_MONTH_PEAK + "_at"] = at
+                self.values[MONTH_PEAK_AT] = at
             return True
         if len(groups) != 1:
             return False
@@ -217,7 +221,7 @@ class _Builder:
             return False
         value, unit = number
         if cde == (1, 4, 0) and unit == "W":
-            self.put(code.slot(_AVERAGE_DEMAND, "W", NUMBER), value)
+            self.put(code.slot(AVERAGE_DEMAND, "W", NUMBER), value)
             return True
         if code.named is not None and code.named.unit == unit:
             self.put(code.named, value)
@@ -242,7 +246,7 @@ class _Builder:
             if month is None or at is None or peak is None:
                 continue
             entries.append(f"{month.date().isoformat()}: {peak[0]} {peak[1]} at {at.isoformat()}")
-        self.values[_PEAK_HISTORY] = "; ".join(entries)
+        self.values[PEAK_HISTORY] = "; ".join(entries)
 
     def totals(self) -> None:
         """Energy from the tariff registers where the meter sends no total."""

@@ -9,7 +9,8 @@ Why the report's own hour code: the finished hours of the month (the daily maxim
 from) are taken by the very rules of ``amsread report`` (``hours.HourBuilder``: counters first, the
 stale repeat split, estimates from power), so the live figures and the report never disagree about
 the same history. Only the hour in progress is the power integrated since it began. A restart loses
-nothing: the month so far is replayed from the history database through the same builder.
+nothing: the month so far is replayed from the history database through the same builder (the
+readings its hours depend on: ``report.history.database``).
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ def headroom(
 
 
 def told(history: History, where: object, say: Callable[[str], None]) -> History:
-    """``history``, saying when its replay begins and ends, and how long it took: at the end of a
-    month a month of readings is a noticeable wait (bench/bench_tariff_seed.py)."""
+    """``history``, saying when its replay begins and ends, how many readings it took and how long:
+    from the history database only those the hour rules need (``report.history.database``), a
+    fraction of a second at a month's end (bench/bench_tariff_seed.py); a file of another kind
+    may be slower."""
 
     def replay(start: dt.datetime, end: dt.datetime) -> Iterator[tuple[dt.datetime, Reading]]:
         say(f"reading the month so far from {where}…")

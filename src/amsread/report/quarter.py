@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from amsread.contract import Reading
+from amsread.decode import p1
 from amsread.report.hours import MAX_GAP
 
 QUARTER: Final = dt.timedelta(minutes=15)
@@ -50,10 +51,10 @@ COUNTERS: Final = "counters"
 AVERAGE_DEMAND: Final = "average_demand"
 
 #: The decoder's names for the Belgian capacity-tariff lines (decode/p1.py).
-_AVERAGE: Final = "active_power_import_average"
-_PEAK: Final = "active_power_import_max_month"
-_PEAK_AT: Final = "active_power_import_max_month_at"
-_HISTORY: Final = "active_power_import_max_history"
+_AVERAGE: Final = p1.AVERAGE_DEMAND
+_PEAK: Final = p1.MONTH_PEAK
+_PEAK_AT: Final = p1.MONTH_PEAK_AT
+_HISTORY: Final = p1.PEAK_HISTORY
 _BELGIAN: Final = (_AVERAGE, _PEAK, _HISTORY)
 #: One entry of the decoded history: ``2023-05-01: 6985 W at 2023-04-23T20:30:00+02:00``.
 _ENTRY: Final = re.compile(r"(\d{4})-(\d{2})-(\d{2}): ([-+]?\d+(?:\.\d+)?) (W|kW) at (\S+)")
