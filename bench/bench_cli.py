@@ -22,6 +22,7 @@ No asserts on timing: figures only.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shlex
@@ -29,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -58,22 +58,55 @@ SUBCOMMANDS = ("csv", "json", "hex")
 RUN_DB = "run"
 
 
-def run_once(argv: list[str], out: Path) -> tuple[float, int, int, float]:
-    """Wall seconds, peak RSS (KiB), output lines and CPU seconds (user + system) of one process writing into ``out`` (for
-    amshan, which prints only its count of decoded messages, that count)."""
-    with out.open("wb") as sink:
+#: Runs each command for the bench and reports its wall time, peak RSS and CPU time. The bench
+#: itself holds the capture it built; a child forked from it would count that memory as its own
+#: (Linux keeps the pre-exec high-water mark in ``ru_maxrss``), so children are started by this
+#: small process instead.
+SPAWNER = """
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    argv, out = json.loads(line)
+    with open(out, "wb") as sink:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    print(json.dumps([elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime]), flush=True)
+"""
+
+
+class Spawner:
+    """The process that starts the measured commands (see ``SPAWNER``)."""
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def run(self, argv: list[str], out: Path) -> tuple[float, int, float]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps([argv, str(out)]) + "\n")
+        self._proc.stdin.flush()
+        elapsed, rss, cpu = json.loads(self._proc.stdout.readline())
+        return elapsed, rss, cpu
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait()
+
+
+def run_once(spawner: Spawner, argv: list[str], out: Path) -> tuple[float, int, int, float]:
+    """Wall seconds, peak RSS (KiB), output lines and CPU seconds (user + system) of one process writing into ``out`` (for
+    amshan, which prints only its count of decoded messages, that count)."""
+    elapsed, rss, cpu = spawner.run(argv, out)
     with out.open("rb") as f:
         head = f.read(32)
         if head.strip().isdigit():
-            return elapsed, usage.ru_maxrss, int(head), usage.ru_utime + usage.ru_stime
+            return elapsed, rss, int(head), cpu
         f.seek(0)
         lines = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
-    return elapsed, usage.ru_maxrss, lines, usage.ru_utime + usage.ru_stime
+    return elapsed, rss, lines, cpu
 
 
 def main() -> None:
@@ -91,6 +124,7 @@ def main() -> None:
     builds = [tuple(c.split("=", 1)) for c in args.cmd] or [("amsread", f"{sys.executable} -m amsread")]
     subcommands = [s for s in args.only.split(",") if s]
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    spawner = Spawner()
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.frames.split(",")):
             cap, _ = build_capture(n, random.Random(args.seed))
@@ -113,7 +147,7 @@ def main() -> None:
                 for label, argv in jobs:
                     for stale in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
                         stale.unlink(missing_ok=True)
-                    results[label].append(run_once(argv, out))
+                    results[label].append(run_once(spawner, argv, out))
             print(
                 f"\n{cap.frames_in} frames ({len(cap.data) / 1e6:.1f} MB, {cap.expected} intact), "
                 f"medians of {args.runs}; load now {os.getloadavg()[0]:.2f}"
@@ -136,6 +170,7 @@ def main() -> None:
                     if label != "amshan" and not label.endswith("hex"):
                         ratio = base / statistics.median(s[0] for s in samples)
                         print(f"  {label} is {ratio:.1f}x amshan")
+    spawner.close()
 
 
 if __name__ == "__main__":
