@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from amsread.formats import json_line
 from amsread.store import read_readings
 from helpers.captures import PLAIN, amsread_json
-from helpers.mqtt_broker import Broker, Subscriber, broker_kind
+from helpers.mqtt_broker import Broker, Subscriber
 from helpers.running import RunProcess, lines_of, wait_until
 from helpers.telegrams import telegrams, wire
 from helpers.vectors import raw
@@ -31,23 +30,6 @@ P1_STREAM = b"".join(wire(t["name"]) for t in telegrams())
 HDLC_STREAM = b"".join(raw(v) for v in PLAIN)
 FIRST = "be_fluvius_sagemcom"
 FIRST_METER = "1SAG3105200877"
-
-
-@pytest.fixture
-def runs() -> Iterator[list[RunProcess]]:
-    started: list[RunProcess] = []
-    yield started
-    for run in started:
-        run.close()
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path, broker_kind()).start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 def _records(lines: list[str]) -> list[dict[str, object]]:

@@ -15,7 +15,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,14 +29,6 @@ from helpers.running import RunProcess, lines_of, wait_until
 from helpers.vectors import raw
 
 OSLO = dt.timezone(dt.timedelta(hours=1))
-
-
-@pytest.fixture
-def runs() -> Iterator[list[RunProcess]]:
-    started: list[RunProcess] = []
-    yield started
-    for run in started:
-        run.close()
 
 
 def readings(tmp_path: Path) -> list[Reading]:

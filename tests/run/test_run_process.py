@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from amsread.formats import json_line
 from amsread.simulator import OSLO, SimulatedMeter
 from amsread.store import read_readings
 from helpers.captures import PLAIN, amsread_json, captures_file
-from helpers.mqtt_broker import TIMEOUT, Broker, Relay, Subscriber, broker_kind
+from helpers.mqtt_broker import TIMEOUT, Broker, Relay, Subscriber
 from helpers.running import RunProcess, lines_of, row_count, wait_until
 from helpers.vectors import raw
 
@@ -34,23 +33,6 @@ AIDON = "7359992891237028"
 FW_AIDON = "7359992890497997"
 PASSWORD = "pw-Zq8!never-print-me"
 ALL_FRAMES = b"".join(raw(v) for v in PLAIN)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path, broker_kind()).start()
-    try:
-        yield b
-    finally:
-        b.stop()
-
-
-@pytest.fixture
-def runs() -> Iterator[list[RunProcess]]:
-    started: list[RunProcess] = []
-    yield started
-    for run in started:
-        run.close()
 
 
 def without_received_at(line: str) -> str:

@@ -14,7 +14,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,20 +23,11 @@ from amsread.simulator import OSLO, SimulatedMeter
 from amsread.store import read_tariff
 from helpers.cli import run as run_cli
 from helpers.live import child_env
-from helpers.mqtt_broker import TIMEOUT, Broker, Subscriber, broker_kind
+from helpers.mqtt_broker import TIMEOUT, Broker, Subscriber
 
 KAMSTRUP = "5706567202753025"
 #: Power readings older than 40 days (of the host's clock) are pruned: keep this month's.
 KEEP = ("--retention-days", "100000")
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path, broker_kind()).start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 def evening(path: Path, start: dt.datetime, hours: float, seed: int) -> Path:

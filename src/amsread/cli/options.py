@@ -302,3 +302,24 @@ def live_options(func: Callable[..., Any]) -> Callable[..., Any]:
         return func(*args, **kwargs)
 
     return wrapper
+
+
+# --------------------------------------------------------------------------------------------
+# the grid tariff (report, watch, run)
+# --------------------------------------------------------------------------------------------
+
+#: The customer groups the tariffs of Fri nettleie price separately.
+GROUPS: Final = ("husholdning", "fritid", "liten_næring")
+
+#: The credit the tariff data's licence asks for (CC-BY-4.0), in every ``--grid`` help.
+TARIFF_CREDIT: Final = (
+    '(see `amsread report --grids`). Tariff data: "Fri nettleie", '
+    "https://github.com/kraftsystemet/fri-nettleie (CC-BY-4.0)."
+)
+
+
+def group_option(help_text: str = "With --grid: the customer group.") -> Callable[..., Any]:
+    """``--group``: which customer group's tariff ``--grid`` prices by."""
+    return click.option(
+        "--group", type=click.Choice(GROUPS), default="husholdning", show_default=True, help=help_text
+    )

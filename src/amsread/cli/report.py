@@ -16,19 +16,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from amsread.cli.options import CONTEXT_SETTINGS
+from amsread.cli.options import CONTEXT_SETTINGS, TARIFF_CREDIT, group_option
 from amsread.cli.runner import emit, note
 
 if TYPE_CHECKING:
     from amsread.contract import Reading
     from amsread.report.month import MonthReport, Reporter
 
-GROUPS: Final = ("husholdning", "fritid", "liten_næring")
 CSV_HEADER: Final = "start,import_kwh,export_kwh,source,complete"
-GRID_HELP: Final = (
-    "Grid company (a file name, e.g. elvia; see --grids): price the month by its tariff. "
-    'Tariff data: "Fri nettleie", https://github.com/kraftsystemet/fri-nettleie (CC-BY-4.0).'
-)
+GRID_HELP: Final = "Grid company (a file name, e.g. elvia): price the month by its tariff " + TARIFF_CREDIT
 
 
 @click.command("report", context_settings=CONTEXT_SETTINGS)
@@ -39,9 +35,7 @@ GRID_HELP: Final = (
     "--meter-tz", default="Europe/Oslo", show_default=True, metavar="ZONE", help="Time zone of the meter."
 )
 @click.option("--grid", metavar="COMPANY", help=GRID_HELP)
-@click.option(
-    "--group", type=click.Choice(GROUPS), default="husholdning", show_default=True, help="Customer group."
-)
+@group_option("Customer group.")
 @click.option(
     "--format",
     "fmt",

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from amsread.cli.options import CONTEXT_SETTINGS, decode_options, key_options, source_options
+from amsread.cli.options import (
+    CONTEXT_SETTINGS,
+    TARIFF_CREDIT,
+    decode_options,
+    group_option,
+    key_options,
+    source_options,
+)
 from amsread.cli.runner import note, running, take
 from amsread.errors import ConfigError
 
@@ -159,15 +166,9 @@ def _shared(chunks: Iterator[bytes], share: RawShare) -> Iterator[bytes]:
     metavar="COMPANY",
     help="Keep the live capacity-tariff figures of this grid company's tariff (this hour's kWh, the "
     "month's peaks, the step, kWh left this hour) in the database and, with --mqtt, on the retained "
-    '<base>/tariff topic (see `amsread report --grids`). Tariff data: "Fri nettleie", '
-    "https://github.com/kraftsystemet/fri-nettleie (CC-BY-4.0).",
+    "<base>/tariff topic " + TARIFF_CREDIT,
 )
-@click.option(
-    "--group",
-    type=click.Choice(["husholdning", "fritid", "liten_næring"]),
-    default="husholdning",
-    help="With --grid: the customer group.",
-)
+@group_option()
 @click.option(
     "--share",
     metavar="HOST:PORT",

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from amsread.cli.options import CONTEXT_SETTINGS, decode_options, key_options, source_options
+from amsread.cli.options import (
+    CONTEXT_SETTINGS,
+    TARIFF_CREDIT,
+    decode_options,
+    group_option,
+    key_options,
+    source_options,
+)
 from amsread.cli.runner import emit, note, notes_to, running, take
 
 if TYPE_CHECKING:
@@ -92,16 +99,9 @@ def _demo_source(
     "--grid",
     metavar="COMPANY",
     help="Show the month's capacity peaks, step and kWh left this hour by this grid company's tariff "
-    '(see `amsread report --grids`). Tariff data: "Fri nettleie", '
-    "https://github.com/kraftsystemet/fri-nettleie (CC-BY-4.0).",
+    + TARIFF_CREDIT,
 )
-@click.option(
-    "--group",
-    type=click.Choice(["husholdning", "fritid", "liten_næring"]),
-    default="husholdning",
-    show_default=True,
-    help="With --grid: the customer group.",
-)
+@group_option()
 @click.option(
     "--db",
     "--history",
