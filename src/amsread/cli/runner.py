@@ -8,6 +8,7 @@ The summary goes to stderr at every exit: the end of a capture, ``--count`` reac
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -164,14 +165,8 @@ def _stop_on_signals(src: Source, stop: _Stop) -> Callable[[], None]:
 
 
 def take(items: Iterator[T], count: int | None) -> Iterator[T]:
-    """At most ``count`` items (all when None)."""
-    if count is None:
-        yield from items
-        return
-    for i, item in enumerate(items, 1):
-        yield item
-        if i >= count:
-            return
+    """At most ``count`` items (all when None), never asking ``items`` for one more."""
+    return items if count is None else itertools.islice(items, count)
 
 
 def emit(line: str) -> None:
