@@ -23,21 +23,33 @@ def test_import_contracts_are_kept(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0, capsys.readouterr().out
 
 
+#: Third-party imports deferred on purpose below the command layer, each with its reason.
+DEFERRED: dict[str, str] = {
+    # most captures carry no ciphered frame; the import was a tenth of `amsread csv`'s start-up
+    "cosem/ciphering.py": "cryptography",
+}
+
+
 def _function_level_imports(path: Path) -> list[str]:
     found = []
+    deferred = DEFERRED.get(path.relative_to(PACKAGE).as_posix())
     for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             found += [
                 f"{path.relative_to(PACKAGE)}:{node.lineno}: {ast.unparse(node)}"
                 for node in ast.walk(fn)
                 if isinstance(node, (ast.Import, ast.ImportFrom))
+                and not (
+                    deferred and isinstance(node, ast.ImportFrom) and (node.module or "").startswith(deferred)
+                )
             ]
     return found
 
 
 def test_below_the_command_layer_imports_sit_at_the_top() -> None:
     """Only the commands (``cli/``) import lazily, to keep ``--help`` fast; a lazy import anywhere
-    else hides a dependency from the contracts and from the reader."""
+    else hides a dependency from the contracts and from the reader. ``DEFERRED`` names the
+    third-party packages a module may import on first use, and why."""
     modules = [p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] not in ("cli", "docs.py")]
     assert len(modules) > 30
     assert [line for p in sorted(modules) for line in _function_level_imports(p)] == []

@@ -28,14 +28,13 @@ blocks (``gbt``) and removes the ciphering, in whatever nesting the meter uses.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import construct as c
 from construct import len_, this
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from amsread.cosem.axdr import PARSE_ERRORS, AxdrLength
 from amsread.cosem.gbt import BlockAssembler
@@ -265,16 +264,28 @@ def decrypt(apdu: bytes, keys: Keys) -> tuple[CipheredApdu, bytes]:
         plaintext = _check_tag(ek, ca, bytes((ca.security_control,)) + ak, ca.ciphertext, apdu)
     else:
         # GCM encrypts with CTR from IV ‖ 00000002; without AK the tag cannot be checked
-        decryptor = Cipher(algorithms.AES(ek), modes.CTR(ca.iv + b"\x00\x00\x00\x02")).decryptor()
+        decryptor = _aes(ek, lambda modes: modes.CTR(ca.iv + b"\x00\x00\x00\x02")).decryptor()
         plaintext = decryptor.update(ca.ciphertext) + decryptor.finalize()
         if not plaintext or plaintext[0] not in _PLAIN_TAGS:
             raise WrongKeyError(f"decrypted message from {who} is not a DLMS APDU (wrong key?)", raw=apdu)
     return ca, plaintext
 
 
+def _aes(key: bytes, mode: Callable[[Any], Any]) -> Any:
+    """AES with the mode ``mode(cryptography's modes)`` builds.
+
+    cryptography is imported here, on the first ciphered frame, not with the module: most captures
+    have none, and the import was a tenth of ``amsread csv``'s start-up (issue 15)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    return Cipher(algorithms.AES(key), mode(modes))
+
+
 def _check_tag(ek: bytes, ca: CipheredApdu, aad: bytes, ciphertext: bytes, apdu: bytes) -> bytes:
     tag = ca.authentication_tag or b""
-    decryptor = Cipher(algorithms.AES(ek), modes.GCM(ca.iv, tag, min_tag_length=TAG_LENGTH)).decryptor()
+    from cryptography.exceptions import InvalidTag
+
+    decryptor = _aes(ek, lambda modes: modes.GCM(ca.iv, tag, min_tag_length=TAG_LENGTH)).decryptor()
     decryptor.authenticate_additional_data(aad)
     plaintext = decryptor.update(ciphertext)
     try:
@@ -304,7 +315,7 @@ def encrypt(
         raise KeyMaterialError("encrypt needs the encryption key, and the authentication key for SC bit 4")
     tag: bytes | None = None
     if sc.authentication and ak is not None:
-        encryptor = Cipher(algorithms.AES(ek), modes.GCM(iv)).encryptor()
+        encryptor = _aes(ek, lambda modes: modes.GCM(iv)).encryptor()
         if sc.encryption:
             encryptor.authenticate_additional_data(bytes((security_control,)) + ak)
             body = encryptor.update(plaintext) + encryptor.finalize()
@@ -314,7 +325,7 @@ def encrypt(
             body = plaintext
         tag = encryptor.tag[:TAG_LENGTH]
     elif sc.encryption:
-        ctr = Cipher(algorithms.AES(ek), modes.CTR(iv + b"\x00\x00\x00\x02")).encryptor()
+        ctr = _aes(ek, lambda modes: modes.CTR(iv + b"\x00\x00\x00\x02")).encryptor()
         body = ctr.update(plaintext) + ctr.finalize()
     else:
         body = plaintext
