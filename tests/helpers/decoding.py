@@ -18,6 +18,7 @@ from amsread.contract import COLUMNS, Reading
 from amsread.cosem.apdu import decode_head
 from amsread.decode.decoder import DecodeOptions, ReadingDecoder
 from amsread.decode.pipeline import Pipeline
+from amsread.obis import Obis
 from amsread.wire.framer import Envelope
 from amsread.wire.hdlc import Frame, FrameSplitter, strip_llc
 from helpers.vectors import NOT_HDLC, raw, vectors
@@ -148,3 +149,16 @@ def decimals(value: Any) -> int:
         return max(0, -int(value.as_tuple().exponent))
     assert isinstance(value, int), value
     return 0
+
+
+def o(text: str) -> bytes:
+    """The 6 wire bytes of an OBIS code written ``A-B:C.D.E.F``."""
+    return Obis.parse(text).to_bytes()
+
+
+def axdr(node: Any) -> dict[str, Any]:
+    """(tag, value) or (tag, [children]) to the dict ``cosem.axdr.Data`` builds."""
+    tag, value = node
+    if tag in (0x01, 0x02):
+        return {"tag": tag, "value": [axdr(child) for child in value]}
+    return {"tag": tag, "value": value}

@@ -29,8 +29,8 @@ from amsread.decode.pipeline import Pipeline
 from amsread.errors import LayoutError
 from amsread.meters import CAPTURE_OBJECT_SCALERS, POSITIONAL_LISTS
 from amsread.meters.landisgyr import LANDISGYR_E450_AT_11, LANDISGYR_E450_AT_14
-from amsread.obis import Obis
 from amsread.wire.hdlc import build_frame
+from helpers.decoding import axdr, o
 from helpers.vectors import raw, vector
 
 LG_GCM = "doc_landisgyr_e450_gcm_encrypted"
@@ -202,18 +202,6 @@ def test_json_lines_of_the_foreign_captures(tmp_path: Any) -> None:
 # --------------------------------------------------------------------------------------------
 # the shape rules, on built bodies
 # --------------------------------------------------------------------------------------------
-
-
-def o(text: str) -> bytes:
-    return Obis.parse(text).to_bytes()
-
-
-def axdr(node: Any) -> dict[str, Any]:
-    """(tag, value) or (tag, [children]) to the dict ``cosem.axdr.Data`` builds."""
-    tag, value = node
-    if tag in (0x01, 0x02):
-        return {"tag": tag, "value": [axdr(child) for child in value]}
-    return {"tag": tag, "value": value}
 
 
 def notification(body: Any) -> bytes:

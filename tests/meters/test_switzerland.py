@@ -27,27 +27,15 @@ from amsread.decode.generic import items_from_tree
 from amsread.decode.pipeline import LEFT_OUT, LEFT_OUT_TOLD, Pipeline
 from amsread.meters import MAKER_OF_LIST, UNSCALED_CAPTURE_LISTS
 from amsread.meters.switzerland import AM550, E360, E450, E570, VSE_LIST
-from amsread.obis import Obis
 from amsread.wire.framer import Framer
 from amsread.wire.hdlc import build_frame, strip_llc
+from helpers.decoding import axdr, o
 from helpers.vectors import raw
 
 E570_CAPTURE = "scs_lg_e570_ch_vse2026_noload_1"
 
 U16, U32, I64, U64, OSTR, VSTR, ENUM, F64 = 0x12, 0x06, 0x14, 0x15, 0x09, 0x0A, 0x16, 0x18
 CLASS_OF = {"25.9.0": 40, "42.0.0": 1, "96.1.1": 1, "1.0.0": 8}
-
-
-def o(text: str) -> bytes:
-    return Obis.parse(text).to_bytes()
-
-
-def axdr(node: Any) -> dict[str, Any]:
-    """(tag, value) or (tag, [children]) to the dict ``cosem.axdr.Data`` builds."""
-    tag, value = node
-    if tag in (0x01, 0x02):
-        return {"tag": tag, "value": [axdr(child) for child in value]}
-    return {"tag": tag, "value": value}
 
 
 def descriptor(code: bytes, attribute: int = 2) -> Any:

@@ -594,7 +594,11 @@ def test_tariff_figures_are_retained_throttled_and_resent_when_home_assistant_st
     finally:
         pub.close()
     try:
-        assert watcher.payloads(topic)[-1] == b'{"left_kwh": 3.000}'  # the latest, at the close
+        # the latest, published at the close: the watcher hears it a moment after close returns
+        wait_until(
+            lambda: watcher.payloads(topic)[-1:] == [b'{"left_kwh": 3.000}'],
+            what="the latest figures, published at the close",
+        )
         later = Subscriber(broker, topic)
         try:
             assert later.wait_for(topic)[0].payload == b'{"left_kwh": 3.000}'

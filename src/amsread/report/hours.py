@@ -74,7 +74,7 @@ class Sample:
     meter_time: dt.datetime | None = None
 
 
-def _decimal(value: Any) -> Decimal | None:
+def exact_decimal(value: Any) -> Decimal | None:
     """An exact Decimal of a reading's value, or None for an absent or unusable one."""
     if value is None or isinstance(value, bool):
         return None
@@ -90,17 +90,17 @@ def sample_of(reading: Reading, at: dt.datetime) -> Sample:
     is an hourly reading; its clock is rounded to the nearest full hour (some meters stamp it a
     few seconds after the hour)."""
     values = reading.values
-    counter = _decimal(values.get("active_energy_import"))
+    counter = exact_decimal(values.get("active_energy_import"))
     clock = None
     if reading.list == 3 and counter is not None and reading.meter_time is not None:
         clock = round_hour(reading.meter_time)
     return Sample(
         at=at.astimezone(dt.UTC),
-        power_import=_decimal(values.get("active_power_import")),
-        power_export=_decimal(values.get("active_power_export")),
+        power_import=exact_decimal(values.get("active_power_import")),
+        power_export=exact_decimal(values.get("active_power_export")),
         hourly_clock=clock,
         counter_import=counter if clock is not None else None,
-        counter_export=_decimal(values.get("active_energy_export")) if clock is not None else None,
+        counter_export=exact_decimal(values.get("active_energy_export")) if clock is not None else None,
         meter_time=reading.meter_time,
     )
 

@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from amsread.contract import Reading
 from amsread.decode import p1
-from amsread.report.hours import MAX_GAP
+from amsread.report.hours import MAX_GAP, exact_decimal
 
 QUARTER: Final = dt.timedelta(minutes=15)
 #: The least monthly peak the Flemish tariff counts (kW).
@@ -96,16 +96,6 @@ class QuarterMonth:
         total = sum((max(kw, MINIMUM_KW) for _, kw in self.months), Decimal(0))
         result = total / len(self.months)
         return result.quantize(Decimal(1)) if result == result.to_integral_value() else result
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except ArithmeticError:
-        return None
-    return number if number.is_finite() else None
 
 
 def _time(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
@@ -178,7 +168,7 @@ class QuarterTracker:
         when = reading.meter_time or at
         month = self._month_of(when)
         self._meter_peak(values, month)
-        average = _decimal(values.get(_AVERAGE))
+        average = exact_decimal(values.get(_AVERAGE))
         if average is not None:
             kw = average * _KW_PER_W
             found = self._average.get(month)
@@ -190,7 +180,7 @@ class QuarterTracker:
             self.from_history = True
             for key, peak in history_entries(history, self.tz):
                 self._past[key] = peak.kw
-        counter = _decimal(values.get("active_energy_import"))
+        counter = exact_decimal(values.get("active_energy_import"))
         if counter is not None:
             self._counter(when, counter)
 
@@ -211,7 +201,7 @@ class QuarterTracker:
         if raw[0] is None or raw == self._last_peak:
             return
         self._last_peak = raw
-        peak = _decimal(raw[0])
+        peak = exact_decimal(raw[0])
         if peak is None:
             return
         stamp = _time(values.get(_PEAK_AT), self.tz)
