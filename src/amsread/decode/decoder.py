@@ -297,9 +297,7 @@ def to_reading(
     ``previous`` is this meter's last clock and A+ counter, which place a local time of the
     autumn hour that comes twice (``_meter_time``). ``plan`` (``Plan.of`` the same message
     shape, manufacturer and options) spares the per-value decisions."""
-    manufacturer = message.manufacturer
-    if options.manufacturer and not any(s.name == "list_version" for s in message.slots):
-        manufacturer = options.manufacturer  # the frame cannot tell (list 1 has no list id)
+    manufacturer = _maker(message, options)
     done = plan.apply(message.values) if plan is not None else None
     if done is None:
         done = _named_values(message, options, manufacturer)
@@ -316,6 +314,14 @@ def to_reading(
     return Reading(
         received_at, meter_time, manufacturer, level, values, message.layout, message, tuple(dropped)
     )
+
+
+def _maker(message: Message, options: DecodeOptions) -> str | None:
+    """The message's manufacturer, or ``--manufacturer``'s where the frame cannot tell (a list
+    without a list id, such as list 1)."""
+    if options.manufacturer and not any(s.name == "list_version" for s in message.slots):
+        return options.manufacturer
+    return message.manufacturer
 
 
 def _named_values(
@@ -488,10 +494,7 @@ class ReadingDecoder:
         key = (msg.layout, msg.scalers, msg.manufacturer)
         plan = self._plans.get(key, _NO_PLAN)
         if plan is _NO_PLAN:
-            manufacturer = msg.manufacturer
-            if self.options.manufacturer and not any(s.name == "list_version" for s in msg.slots):
-                manufacturer = self.options.manufacturer
-            plan = Plan.of(msg, self.options, manufacturer)
+            plan = Plan.of(msg, self.options, _maker(msg, self.options))
             if len(self._plans) >= PLAN_CACHE:
                 self._plans.clear()  # hostile scalers, ever new: memory stays bounded
             self._plans[key] = plan

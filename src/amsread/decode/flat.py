@@ -283,10 +283,6 @@ class CompiledLayout:
         """Build the body from ``v<i>``/``s<i>``/``u<i>`` values (strings as bytes)."""
         return self.declaration.build(values)
 
-    def message(self, parsed: Any, source: bytes | None, form: int = 0x00) -> Message:
-        """A ``Message`` from a parse of header ``form`` (see ``read``)."""
-        return self._message(self.form(form), parsed, source)
-
     def _message(self, form: _Form, parsed: Any, source: bytes | None) -> Message:
         """A ``Message`` from a parsed APDU: no tree, just the values in table order."""
         vals = form.values(parsed)

@@ -372,12 +372,19 @@ class FrameSplitter:
         if length < MIN_FRAME_LENGTH or length > self._max_length:
             return FrameLengthError(f"length {length} out of range", raw=bytes(buf[start : start + 3]))
         head = _HEADER.match(buf, start)
-        if head is not None:  # both addresses, control and HCS in the buffer: one C call found them
-            return self._judge(buf, start, head, length, received_at)
-        # destination then source address: each ends at the first byte with bit 0 set
-        ends = []
+        if head is None:
+            return self._unfinished_header(buf, start, length)
+        return self._judge(buf, start, head, length, received_at)
+
+    def _unfinished_header(self, buf: bytearray, start: int, length: int) -> FrameError | None:
+        """Why ``_HEADER`` did not match at ``start``: an address longer than 4 bytes, a header
+        longer than ``length`` already, or (None) a header whose last bytes have not come yet.
+
+        Walks the addresses byte by byte, as ``_HEADER`` does in one call; a whole header that
+        is well formed always matches it, so nothing here ever gets as far as the checksums."""
+        n = len(buf)
         i = start + 3
-        for _ in range(2):
+        for _ in range(2):  # destination, then source: each ends at the first byte with bit 0 set
             for k in range(MAX_ADDRESS_BYTES):
                 if i + k >= n:
                     return None
@@ -386,42 +393,17 @@ class FrameSplitter:
                     break
             else:
                 return FrameFormatError("address longer than 4 bytes", raw=bytes(buf[start : i + 4]))
-            ends.append(i)
-        header_end = i + 3  # control + HCS
-        if header_end - start + 1 > length:
+        if i + 3 - start + 1 > length:  # control and HCS follow the addresses
             return FrameLengthError(
                 f"length {length} shorter than the header", raw=bytes(buf[start : start + 3])
             )
-        if header_end > n:
-            return None
-        if fcs16(buf[start + 1 : i + 1]) != buf[i + 1] | (buf[i + 2] << 8):
-            return HeaderChecksumError("header checksum mismatch", raw=bytes(buf[start:header_end]))
-        end = start + 1 + length  # index of the closing flag
-        if end >= n:
-            return None
-        if buf[end] != FLAG:
-            return FrameFlagError(
-                f"no closing flag after {length} bytes (found {buf[end]:02X})",
-                raw=bytes(buf[start : end + 1]),
-            )
-        if fcs16(buf[start + 1 : end - 2]) != buf[end - 2] | (buf[end - 1] << 8):
-            return FrameChecksumError("frame checksum mismatch", raw=bytes(buf[start : end + 1]))
-        return Frame(
-            raw=bytes(buf[start : end + 1]),
-            length=length,
-            segmented=bool(f1 & 0x08),
-            destination=bytes(buf[start + 3 : ends[0]]),
-            source=bytes(buf[ends[0] : ends[1]]),
-            control=buf[i],
-            header_length=header_end - start,
-            received_at=received_at,
-        )
+        return None
 
     def _judge(
         self, buf: bytearray, start: int, head: re.Match[bytes], length: int, received_at: float | None
     ) -> Frame | FrameError | None:
-        """``_try_frame`` once ``_HEADER`` matched the whole header: the same checks in the same
-        order (header length, HCS, closing flag, FCS), without walking the addresses byte by byte."""
+        """``_try_frame`` once ``_HEADER`` matched the whole header: header length, HCS, closing
+        flag, FCS, in that order."""
         header_end = head.end()
         i = header_end - 3  # the control byte
         if header_end - start + 1 > length:
