@@ -225,6 +225,14 @@ def _datetime_text(value: dt.datetime) -> str:
     return value.isoformat()
 
 
+def _decimal_text(value: Decimal) -> str:
+    """A finite Decimal in positional notation, as ``format(value, "f")`` prints it, at a third of
+    its cost: ``str`` is the same text unless the exponent is positive or the number tiny, and
+    then it holds an "E" (``format`` parses its spec on every call; a list 2 has a dozen values)."""
+    text = str(value)
+    return text if "E" not in text else format(value, "f")
+
+
 def _decimal_json(value: Decimal) -> str:
     return format(value, "f") if value.is_finite() else "null"
 
@@ -312,11 +320,13 @@ def _json_template(names: tuple[str, ...], types: tuple[type, ...]) -> _Template
         if t is type(None):
             parts.append(f"{key}: null")
             continue
-        parts.append(f"{key}: {{{i}:f}}" if t is Decimal else f"{key}: {{{i}}}")
+        parts.append(f"{key}: {{{i}}}")
         if t is str:
             convert.append((i, _json_string))
         elif t is dt.datetime:
             convert.append((i, _json_time))
+        elif t is Decimal:
+            convert.append((i, _decimal_text))
     return _Template(", ".join(parts), tuple(convert))
 
 
@@ -445,11 +455,13 @@ class CsvWriter:
             if k is None or kinds[k] is type(None):
                 cells.append("")
                 continue
-            cells.append(f"{{{k}:f}}" if kinds[k] is Decimal else f"{{{k}}}")
+            cells.append(f"{{{k}}}")
             if kinds[k] is str:
                 convert[k] = _csv_string
             elif kinds[k] is dt.datetime:
                 convert[k] = _datetime_text
+            elif kinds[k] is Decimal:
+                convert[k] = _decimal_text
         line = ",".join(cells) + "\n"
         return _Template(line, tuple(convert.items()))
 

@@ -58,6 +58,9 @@ def _text_reading() -> Reading:
         "1-0:96.1.7.255": "",
         "list_version": "plain",
         "voltage_l1": Decimal("5E+1"),
+        "current_l1": Decimal("1E-7"),  # str() would print these three in scientific notation
+        "current_l2": Decimal("-0E-9"),
+        "current_l3": Decimal("0.000001"),
         "active_power_import": 7,
         "meter_type": None,
     }
