@@ -298,6 +298,10 @@ class _Template:
         return self.text.format(*args)
 
 
+#: Not looked for yet (None is an answer: no template for that shape).
+_NOT_MADE: Final[Any] = object()
+
+
 def _escape_braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
@@ -334,7 +338,7 @@ def _json_time(value: dt.datetime) -> str:
     return f'"{_datetime_text(value)}"'
 
 
-_json_plans: dict[tuple[tuple[str, ...], tuple[type, ...]], _Template | None] = {}
+_json_plans: dict[tuple[Any, ...], Any] = {}  # a _Template, or None
 
 
 def json_line(reading: Reading) -> str:
@@ -359,13 +363,12 @@ def json_line(reading: Reading) -> str:
     if level is not None:
         head.append('"list": ' + _JSON_CELL.get(type(level), _json_value)(level))
     values = reading.values
-    shape = _shape(values)
-    if shape in _json_plans:
-        template = _json_plans[shape]
-    else:
+    key: tuple[Any, ...] = (*values, *map(type, values.values()))  # names, then types (as CsvWriter's)
+    template = _json_plans.get(key, _NOT_MADE)
+    if template is _NOT_MADE:
         if len(_json_plans) >= JSON_PLANS:
             _json_plans.clear()
-        template = _json_plans[shape] = _json_template(*shape)
+        template = _json_plans[key] = _json_template(*_shape(values))
     if template is None:
         order = {k: i for i, k in enumerate(COLUMNS[4:])}
         keys = sorted((k for k in values if k not in _HEAD), key=lambda k: order.get(k, len(order)))
@@ -411,9 +414,7 @@ class CsvWriter:
         self._head = tuple((i, c) for i, c in enumerate(columns) if c in _HEAD)
         self._at = {c: i for i, c in enumerate(columns) if c not in _HEAD}
         self._empty = [""] * len(columns)
-        self._templates: dict[
-            tuple[tuple[str, ...], tuple[type, ...], tuple[type, ...]], _Template | None
-        ] = {}
+        self._templates: dict[tuple[Any, ...], Any] = {}  # a _Template, or None
 
     def write(self, reading: Reading) -> None:
         if self._header_due:
@@ -422,13 +423,16 @@ class CsvWriter:
         if self._planned:
             head = [reading.received_at, reading.meter_time, reading.manufacturer, reading.list]
             values = reading.values
-            key = (tuple(values), tuple(map(type, values.values())), tuple(map(type, head)))
-            if key in self._templates:
-                template = self._templates[key]
-            else:
+            # names, then types: one flat tuple (names are str, types are not, so it is unambiguous)
+            key: tuple[Any, ...] = (*values, *map(type, values.values()), *map(type, head))
+            template = self._templates.get(key, _NOT_MADE)
+            if template is _NOT_MADE:
                 if len(self._templates) >= JSON_PLANS:
                     self._templates.clear()
-                template = self._templates[key] = self._template(*key)
+                names = tuple(values)
+                template = self._templates[key] = self._template(
+                    names, tuple(map(type, values.values())), tuple(map(type, head))
+                )
             if template is not None:
                 self._stream.write(template.line(head, values))
             else:

@@ -48,7 +48,7 @@ from amsread.meters import (
 )
 from amsread.text import visible
 from amsread.wire.framer import Envelope, Framing
-from amsread.wire.hdlc import strip_llc
+from amsread.wire.hdlc import LLC, strip_llc
 
 #: Scalers a meter can mean. DLMS allows any int8 (BB13 §4.3.2); real meters send -3 to +3 (mA
 #: to 10 Wh steps). Beyond ±9 a scaler turns a 64-bit count into digits no meter measures.
@@ -502,11 +502,25 @@ class ReadingDecoder:
 
     def message(self, apdu: bytes, source: bytes | None = None) -> Message | None:
         """Decode one APDU to a ``Message``; None when it is a part of a longer one."""
-        found = self._message(apdu, source)
-        if found is None:
+        if self.unwrap is not None and apdu[:1] in _WRAPPED:
+            return self._unwrapped(apdu, source)
+        found = self.layouts.parse(apdu, source) if self.layouts is not None else None
+        return self._named(found if found is not None else self._generic(apdu, source, None), source)
+
+    def _unwrapped(self, apdu: bytes, source: bytes | None) -> Message | None:
+        """A ciphered or block-transferred APDU's message (None while blocks are missing): a
+        system title names the maker, ahead of anything the stream showed."""
+        assert self.unwrap is not None
+        plain = self.unwrap(apdu)
+        if plain is None:
             return None
-        msg, titled = found
-        return msg if titled else self._named(msg, source)
+        maker = maker_of_system_title(self.unwrap.system_title)
+        found = self.layouts.parse(plain, source) if self.layouts is not None else None
+        if found is None:
+            found = self._generic(plain, source, maker)
+        elif maker is not None:
+            found = replace(found, manufacturer=maker)
+        return found if maker is not None else self._named(found, source)
 
     def _named(self, msg: Message, source: bytes | None) -> Message:
         """The message with the manufacturer this stream has shown it to be.
@@ -531,19 +545,9 @@ class ReadingDecoder:
             self._named_by_source[source] = maker  # a list id named it (checked once per change)
         return msg
 
-    def _message(self, apdu: bytes, source: bytes | None) -> tuple[Message, bool] | None:
-        """The message, and whether a system title named its maker; None for a part."""
-        maker = None
-        if self.unwrap is not None and apdu[:1] in _WRAPPED:
-            plain = self.unwrap(apdu)
-            if plain is None:
-                return None
-            apdu = plain
-            maker = maker_of_system_title(self.unwrap.system_title)
-        if self.layouts is not None:
-            found = self.layouts.parse(apdu, source)
-            if found is not None:
-                return (replace(found, manufacturer=maker), True) if maker else (found, False)
+    def _generic(self, apdu: bytes, source: bytes | None, maker: str | None) -> Message:
+        """The message by the generic tree (no flat layout matched): ``maker`` when a system
+        title named it, else the one its list id or style suggests."""
         decoded = decode_apdu(apdu)
         left_out: list[str] = []
         items, style = items_from_tree(
@@ -557,10 +561,9 @@ class ReadingDecoder:
             left_out=left_out,
         )
         msg = Message.from_items(items, decoded.date_time, None, f"{GENERIC}{style}")
-        titled = maker is not None
         if maker is None:
             maker = manufacturer_of(msg.slots, msg.values, style, source) or MAKER_OF_LIST.get(style)
-        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id, left_out=tuple(left_out)), titled
+        return replace(msg, manufacturer=maker, invoke_id=decoded.invoke_id, left_out=tuple(left_out))
 
     def decode(self, message: Envelope | bytes) -> Reading | None:
         """A whole message to a reading, or None while it waits for more blocks.
@@ -579,7 +582,10 @@ class ReadingDecoder:
         received = None if stamp is None else _received(stamp)
         if framing is Framing.P1:
             return p1_reading(info, self.options.meter_tz, received)
-        apdu = strip_llc(info) if framing is Framing.HDLC and info[:1] != _BLOCK_TRANSFER else info
+        if framing is not Framing.HDLC or info[:1] == _BLOCK_TRANSFER:
+            apdu = info
+        else:
+            apdu = info[3:] if info[:3] == LLC else strip_llc(info)  # (strip_llc raises)
         source = envelope.source
         msg = self.message(apdu, source)
         if msg is None:

@@ -238,6 +238,9 @@ class CompiledLayout:
         self.version_at = tuple(k for k, s in enumerate(self.slots) if s.name == "list_version")[:1]
         self.version_slots = tuple(self.slots[k] for k in self.version_at)
         self._const_at = tuple((k, v) for k, v in enumerate(self.consts) if v is not None)
+        self._fixed = bool(self._const_at or self.clock_at)
+        self.name = layout.name
+        self.list_level = layout.list_level
         self._version = _getter(self.version_at)
         self._makers: dict[tuple[tuple[Any, ...], bytes | None], str | None] = {}
 
@@ -277,22 +280,10 @@ class CompiledLayout:
             return None
         if parsed[form.end] != len(apdu):
             return None  # bytes after the body: not this layout
-        return self._message(form, parsed, source)
-
-    def build(self, values: dict[str, Any]) -> bytes:
-        """Build the body from ``v<i>``/``s<i>``/``u<i>`` values (strings as bytes)."""
-        return self.declaration.build(values)
-
-    def _message(self, form: _Form, parsed: Any, source: bytes | None) -> Message:
-        """A ``Message`` from a parsed APDU: no tree, just the values in table order."""
+        # the message, no tree: the values in table order (one call fewer per frame, inline)
         vals = form.values(parsed)
-        if self._const_at or self.clock_at:
-            values = list(vals)
-            for k, v in self._const_at:
-                values[k] = v
-            for k in self.clock_at:
-                values[k] = CosemDateTime.from_bytes(values[k])
-            vals = tuple(values)
+        if self._fixed:
+            vals = self._fixed_values(vals)
         if self.has_registers:
             scalers, units = form.scalers(parsed), form.units(parsed)
         else:
@@ -304,10 +295,23 @@ class CompiledLayout:
             units,
             CosemDateTime.from_wire(form.clock(parsed)) if form.clock is not None else None,
             self._maker(vals, source) if self.namer is not None else None,
-            self.layout.name,
-            self.layout.list_level,
+            self.name,
+            self.list_level,
             parsed[form.invoke_id] & 0xFFFFFF,
         )
+
+    def build(self, values: dict[str, Any]) -> bytes:
+        """Build the body from ``v<i>``/``s<i>``/``u<i>`` values (strings as bytes)."""
+        return self.declaration.build(values)
+
+    def _fixed_values(self, vals: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The parsed values with each constant in place and each clock as a ``CosemDateTime``."""
+        values = list(vals)
+        for k, v in self._const_at:
+            values[k] = v
+        for k in self.clock_at:
+            values[k] = CosemDateTime.from_bytes(values[k])
+        return tuple(values)
 
     def _maker(self, vals: tuple[Any, ...], source: bytes | None) -> str | None:
         """The namer's answer for this list id and source address, worked out once per pair."""

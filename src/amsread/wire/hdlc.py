@@ -302,12 +302,15 @@ class FrameSplitter:
             if result is None:  # need more bytes
                 break
             if isinstance(result, Frame):
-                self._hand_over(buf)  # the bytes before a frame reach on_discard before it is counted
+                if self._run_b > self._run_a:
+                    self._hand_over(buf)  # the bytes before a frame reach on_discard before it is counted
                 self.stats.frames_good += 1
                 frames.append(result)
                 if self.on_frame is not None:
                     self.on_frame(result)
                 pos = owned = start + result.length + 1  # the closing flag may open the next frame
+                if pos + 2 < len(buf) and buf[pos + 1] == FLAG and buf[pos + 2] != FLAG:
+                    pos += 1  # the usual gap, closing flag then opening flag: no turn of the loop for it
                 continue
             times, step = self._repeats(buf, start, result) if start != owned else (1, 0)
             if times > 1:  # a flood: the same rejected bytes again and again, taken in one step
@@ -374,7 +377,37 @@ class FrameSplitter:
         head = _HEADER.match(buf, start)
         if head is None:
             return self._unfinished_header(buf, start, length)
-        return self._judge(buf, start, head, length, received_at)
+        # the header matched whole: its length, the HCS, the closing flag, the FCS, in that order
+        header_end = head.end()
+        if header_end - start + 1 > length:
+            return FrameLengthError(
+                f"length {length} shorter than the header", raw=bytes(buf[start : start + 3])
+            )
+        if not fcs_ok(buf[start + 1 : header_end]):
+            return HeaderChecksumError("header checksum mismatch", raw=bytes(buf[start:header_end]))
+        end = start + 1 + length  # index of the closing flag
+        if end >= n:
+            return None
+        if buf[end] != FLAG:
+            return FrameFlagError(
+                f"no closing flag after {length} bytes (found {buf[end]:02X})",
+                raw=bytes(buf[start : end + 1]),
+            )
+        raw = bytes(buf[start : end + 1])
+        if not fcs_ok(raw[1:-1]):
+            return FrameChecksumError("frame checksum mismatch", raw=raw)
+        d0, d1 = head.span(1)
+        i = header_end - 3  # the control byte
+        return Frame(
+            raw,
+            length,
+            bool(f1 & 0x08),
+            raw[d0 - start : d1 - start],
+            raw[d1 - start : i - start],
+            buf[i],
+            header_end - start,
+            received_at,
+        )
 
     def _unfinished_header(self, buf: bytearray, start: int, length: int) -> FrameError | None:
         """Why ``_HEADER`` did not match at ``start``: an address longer than 4 bytes, a header
@@ -398,42 +431,6 @@ class FrameSplitter:
                 f"length {length} shorter than the header", raw=bytes(buf[start : start + 3])
             )
         return None
-
-    def _judge(
-        self, buf: bytearray, start: int, head: re.Match[bytes], length: int, received_at: float | None
-    ) -> Frame | FrameError | None:
-        """``_try_frame`` once ``_HEADER`` matched the whole header: header length, HCS, closing
-        flag, FCS, in that order."""
-        header_end = head.end()
-        i = header_end - 3  # the control byte
-        if header_end - start + 1 > length:
-            return FrameLengthError(
-                f"length {length} shorter than the header", raw=bytes(buf[start : start + 3])
-            )
-        if not fcs_ok(buf[start + 1 : header_end]):
-            return HeaderChecksumError("header checksum mismatch", raw=bytes(buf[start:header_end]))
-        end = start + 1 + length  # index of the closing flag
-        if end >= len(buf):
-            return None
-        if buf[end] != FLAG:
-            return FrameFlagError(
-                f"no closing flag after {length} bytes (found {buf[end]:02X})",
-                raw=bytes(buf[start : end + 1]),
-            )
-        raw = bytes(buf[start : end + 1])
-        if not fcs_ok(raw[1:-1]):
-            return FrameChecksumError("frame checksum mismatch", raw=raw)
-        d0, d1 = head.span(1)
-        return Frame(
-            raw,
-            length,
-            bool(buf[start + 1] & 0x08),
-            raw[d0 - start : d1 - start],
-            raw[d1 - start : i - start],
-            buf[i],
-            header_end - start,
-            received_at,
-        )
 
     def _reject(self, err: FrameError) -> None:
         setattr(self.stats, _COUNTER_OF[type(err)], getattr(self.stats, _COUNTER_OF[type(err)]) + 1)
@@ -571,6 +568,9 @@ class SegmentAssembler:
 
     def add(self, frame: Frame) -> bytes | None:
         """Return the whole information field when ``frame`` completes a message, else None."""
+        if not frame.segmented and not self._pending:  # the usual push: one frame, nothing pending
+            self.frames = (frame.raw,)
+            return frame.raw[frame.header_length : -3]
         key = (frame.destination, frame.source)
         pending = self._pending.get(key)
         if not frame.segmented and pending is None:
