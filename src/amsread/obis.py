@@ -175,6 +175,6 @@ def info_for_raw(raw: bytes) -> ObisInfo | None:
     exact = _EXACT.get(raw)
     if exact is not None:
         return exact
-    if raw[0] > 1:
+    if raw[0] > 1 or (raw[0] == 0 and raw[1] != 0 and raw[2] == 96):
         return None
     return _BY_CDEF_RAW.get(raw[2:])

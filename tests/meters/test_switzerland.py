@@ -312,3 +312,15 @@ def test_an_extra_register_is_not_a_vse_list() -> None:
     objects = (*E570.objects, o("1-0:13.7.0.255"))
     r = one(vse_frames(objects, [*e570_values("LGZ1030781910790"), (0x10, 998)]))
     assert r.layout == "generic:capture-objects"
+
+
+def test_an_m_bus_channel_id_is_not_the_meter_id() -> None:
+    """The E450's push of its M-Bus channels (scs capture) carries 0-1..0-4:96.1.0, the device ids
+    of the sub-meters on channels 1-4 (the capture's notes: "must not mis-assign the sub-meter id
+    as the meter id"; DSMR names 0-1:96.1.0 the gas meter's id the same way). They keep their
+    codes; channel 4's empty id once overwrote meter_id with ""."""
+    r = one(raw("scs_lg_e450_ch_gbt_mbus_channels_1"))
+    assert "meter_id" not in r.values
+    assert r.values["0-1:96.1.0.255"] == b"24521662".hex()  # an unnamed octet string: in hex
+    assert [r.values[f"0-{b}:24.2.1.255"] for b in (1, 2, 3, 4)] == [30545, 0, 0, 0]  # source_states
+    assert r.meter_time is not None and r.meter_time.isoformat() == "2024-06-11T16:00:00+02:00"
