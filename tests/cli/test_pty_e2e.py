@@ -95,11 +95,10 @@ def test_frame_is_handed_on_when_its_closing_flag_arrives(pty: tuple[int, str], 
         out.poll(left)
     assert out.lines == [] and out.buf == b""  # nothing yet: the frame is not complete
     os.write(master, frame[100:])
-    sent = time.monotonic()
     line = out.wait_for(lambda line: line.endswith(frame.hex()), deadline)
-    delay = time.monotonic() - sent
     assert line.split()[1:3] == [str(len(frame)), "ok"]
-    assert delay < 0.5, f"frame handed on {delay:.3f} s after its closing flag"  # measured: ~2 ms
+    # that it came by the read of its closing flag, not by a later idle tick, is checked without a
+    # clock in tests/sources/test_streaming.py::test_a_frame_comes_out_of_the_read_that_brought_its_closing_flag
     proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
     assert proc.returncode == 0
 

@@ -11,12 +11,15 @@ import random
 import select
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from amsread.settings import DEFAULT
 from amsread.sources.base import open_source
 from amsread.sources.hextext import HexStreamDecoder, parse_hex_text
+from amsread.wire.framer import Framer
 from helpers.vectors import raw
 
 FRAME = raw("doc_aidon_6534_list1")  # 44 bytes, one list-1 reading
@@ -376,3 +379,46 @@ def test_hex_says_how_often_a_rejection_came_again_instead_of_repeating_it(tmp_p
     assert words[:6] == ["-", "the", "line", "above", "came", "again"] and words[7] == "times"
     assert 990 <= int(words[6]) < 1000  # the last candidates before the frame differ in their tail
     assert lines[-1].split()[1:3] == [str(len(FRAME)), "ok"]
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_frame_comes_out_of_the_read_that_brought_its_closing_flag() -> None:
+    """A frame written in two parts to a real pty is handed on by the step of the read that
+    brought its closing flag, not by a later idle tick. Structural, no clock: the framer's idle
+    flush is set to an hour, so a frame that waited for one would never come, and each step is
+    checked against the chunk that led to it (``b""`` is an idle tick)."""
+    frame = raw("amshan_kamstrup_list1_1")
+    master, slave = os.openpty()
+    src = open_source(os.ttyname(slave), DEFAULT, reconnect=False)
+    read: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in src:
+            read.append(chunk)
+            yield chunk
+
+    framer = Framer(idle_flush=3600.0)
+    steps = framer.steps(chunks(), live=True)
+    try:
+        assert next(steps) == []  # the port is open (opening discards what came before): idle
+        os.write(master, frame[:30])
+        for _ in range(STEPS):
+            assert next(steps) == []  # half a frame: nothing to hand on
+            if sum(map(len, read)) == 30:
+                break
+        os.write(master, frame[30:])
+        for _ in range(STEPS):
+            found = next(steps)
+            if found:
+                break
+        assert [f.raw for f in found] == [frame]
+        assert read[-1] and sum(map(len, read)) == len(frame)  # a read of data, and the last byte came
+    finally:
+        steps.close()
+        src.close()
+        os.close(master)
+        os.close(slave)
+
+
+#: Bound on the steps a test takes waiting for bytes it wrote (each returns within a read timeout).
+STEPS = 400
