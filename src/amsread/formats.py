@@ -309,29 +309,38 @@ def _escape_braces(text: str) -> str:
 _json_string = _cached(lambda text: _json_text(visible(text)))
 
 
-def _json_template(names: tuple[str, ...], types: tuple[type, ...]) -> _Template | None:
-    """The template of JSON lines of one shape (value names and types), the head's fields
-    excepted (``json_line`` prints those); None if a type needs ``_json_value``."""
-    if not set(types) <= _TEMPLATED:
+def _json_template(
+    names: tuple[str, ...], types: tuple[type, ...], head_types: tuple[type, ...]
+) -> _Template | None:
+    """The template of whole JSON lines of one shape: the head's fields that are present (by
+    their types, ``_HEAD`` order), then the values (names and types) in contract order. None if a
+    type needs ``_json_value``."""
+    if not set(types) <= _TEMPLATED or not set(head_types) <= _TEMPLATED:
         return None
-    ordered: list[int] = [names.index(k) for k in COLUMNS[4:] if k in names]
-    ordered += [i for i, k in enumerate(names) if i not in ordered and k not in _HEAD]
     parts: list[str] = []
     convert: list[tuple[int, Callable[[Any], str]]] = []
-    for i in ordered:
-        key = _escape_braces(json.dumps(names[i]))
-        t = types[i]
+
+    def field(k: int, name: str, t: type) -> None:
+        key = _escape_braces(json.dumps(name))
         if t is type(None):
             parts.append(f"{key}: null")
-            continue
-        parts.append(f"{key}: {{{i}}}")
+            return
+        parts.append(f"{key}: {{{k}}}")
         if t is str:
-            convert.append((i, _json_string))
+            convert.append((k, _json_string))
         elif t is dt.datetime:
-            convert.append((i, _json_time))
+            convert.append((k, _json_time))
         elif t is Decimal:
-            convert.append((i, _decimal_text))
-    return _Template(", ".join(parts), tuple(convert))
+            convert.append((k, _decimal_text))
+
+    for k, (name, t) in enumerate(zip(_HEAD, head_types, strict=True)):
+        if t is not type(None):  # an absent head field is left out, not null
+            field(k, name, t)
+    ordered: list[int] = [names.index(k) for k in COLUMNS[4:] if k in names]
+    ordered += [i for i, k in enumerate(names) if i not in ordered and k not in _HEAD]
+    for i in ordered:
+        field(len(_HEAD) + i, names[i], types[i])
+    return _Template("{{" + ", ".join(parts) + "}}", tuple(convert))
 
 
 def _json_time(value: dt.datetime) -> str:
@@ -344,41 +353,26 @@ _json_plans: dict[tuple[Any, ...], Any] = {}  # a _Template, or None
 def json_line(reading: Reading) -> str:
     """One JSON object on one line; numbers exact (``227.6``, never ``227.59999999999997``).
 
-    The shape of ``Reading.as_dict``, built straight from the reading: the values by one template
-    per shape of reading (``_json_template``), made once per shape rather than per line.
+    The shape of ``Reading.as_dict``, built straight from the reading: one template per shape of
+    reading (value names and types, and which head fields are there, ``_json_template``), made
+    once per shape rather than per line; a value of another type takes ``_json_value``.
     """
-    head = []
-    received, meter_time, maker, level = (
-        reading.received_at,
-        reading.meter_time,
-        reading.manufacturer,
-        reading.list,
-    )
-    if received is not None:
-        head.append('"received_at": ' + _JSON_CELL.get(type(received), _json_value)(received))
-    if meter_time is not None:
-        head.append('"meter_time": ' + _JSON_CELL.get(type(meter_time), _json_value)(meter_time))
-    if maker is not None:
-        head.append('"manufacturer": ' + (_json_string(maker) if type(maker) is str else _json_value(maker)))
-    if level is not None:
-        head.append('"list": ' + _JSON_CELL.get(type(level), _json_value)(level))
+    head = [reading.received_at, reading.meter_time, reading.manufacturer, reading.list]
     values = reading.values
-    key: tuple[Any, ...] = (*values, *map(type, values.values()))  # names, then types (as CsvWriter's)
+    # names, then types: one flat tuple (names are str, types are not), as CsvWriter's
+    key: tuple[Any, ...] = (*values, *map(type, values.values()), *map(type, head))
     template = _json_plans.get(key, _NOT_MADE)
     if template is _NOT_MADE:
         if len(_json_plans) >= JSON_PLANS:
             _json_plans.clear()
-        template = _json_plans[key] = _json_template(*_shape(values))
-    if template is None:
-        order = {k: i for i, k in enumerate(COLUMNS[4:])}
-        keys = sorted((k for k in values if k not in _HEAD), key=lambda k: order.get(k, len(order)))
-        parts = [f"{json.dumps(k)}: {_json_value(values[k])}" for k in keys]
-        body = ", ".join(parts)
-    else:
-        body = template.line([], values)
-    if head and body:
-        return "{" + ", ".join(head) + ", " + body + "}"
-    return "{" + (", ".join(head) or body) + "}"
+        template = _json_plans[key] = _json_template(*_shape(values), tuple(map(type, head)))
+    if template is not None:
+        return template.line(head, values)
+    order = {k: i for i, k in enumerate(COLUMNS[4:])}
+    fields = [(name, value) for name, value in zip(_HEAD, head, strict=True) if value is not None]
+    keys = sorted((k for k in values if k not in _HEAD), key=lambda k: order.get(k, len(order)))
+    fields += [(k, values[k]) for k in keys]
+    return "{" + ", ".join(f"{json.dumps(k)}: {_json_value(v)}" for k, v in fields) + "}"
 
 
 #: One CSV cell per type, by one look-up: what ``_csv_cell`` prints for it. Other types (bool,
