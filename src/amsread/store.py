@@ -4,9 +4,9 @@ Why SQLite through the standard library: one file, no server, readable by ``sqli
 notebook, and safe to read while another process writes (WAL mode). The choices below follow from
 the target, a Raspberry Pi on an SD card running for months (issue 11):
 
-* **Batched commits.** ``handle`` only queues the reading; a writer thread commits what has queued
-  about once a second (``commit_interval``), never once per frame, so the card sees one small write
-  a second and a slow card never holds up reading the port. A kill -9 loses at most the rows of the
+* **Batched commits.** ``handle`` only makes the reading's row and queues it; a writer thread
+  commits what has queued about once a second (``commit_interval``), never once per frame, so the
+  card sees one small write a second and a slow card never holds up reading the port. A kill -9 loses at most the rows of the
   last uncommitted interval; WAL makes every commit atomic, so the file never corrupts
   (``synchronous=NORMAL``: a commit survives a killed process; a power cut may undo the last few
   commits but still leaves a consistent file).
@@ -296,8 +296,9 @@ ROW_PLANS: Final = 64
 #: an hourly list (the writer judges staleness, in order, and sets the first value).
 _Entry = tuple[str, tuple[Any, ...], "Reading | None"]
 
-#: The fields of a reading before its values, in the order a plan sees them (``_row_args``):
-#: ``stale`` (0; an hourly list's is set by the writer), ``at``, then the reading's own four.
+#: The fields of a reading before its values, in the order a plan sees them (``HistoryStore.offer``
+#: lists them): ``stale`` (0; an hourly list's is set by the writer), ``at``, then the reading's
+#: own four.
 _HEAD: Final = ("stale", "at", "received_at", "meter_time", "manufacturer", "list")
 _TEXT: Final = frozenset(TEXT_COLUMNS)
 _QUANTITY: Final = frozenset(QUANTITY_COLUMNS)
@@ -308,14 +309,16 @@ class _RowPlan:
 
     Why a plan: the INSERT names only the columns the shape fills (an absent value is the
     column's default, NULL), because binding a Python None costs the sqlite3 module far more than
-    a literal NULL does, and a list 1 fills 4 of 24 columns. The values are picked from
-    ``_row_args`` by one ``itemgetter`` and only the fields that need it are converted
-    (``convert``); values outside the contract's columns go to ``extra``, as ``_extra_text``.
+    a literal NULL does, and a list 1 fills 4 of 24 columns. ``HistoryStore.offer`` lists a
+    reading's fields (``_HEAD``, then the values in order), converts only those that need it
+    (``convert``), appends the ``_extra_text`` of the values outside the contract's columns
+    (``extra``) and picks the row by one ``itemgetter`` (``pick``). The key of a shape is whether
+    it is an hourly list, the value names, and the type of every field.
     """
 
     __slots__ = ("convert", "extra", "pick", "sql")
 
-    def __init__(self, names: tuple[str, ...], types: tuple[type, ...], hourly: bool) -> None:
+    def __init__(self, hourly: bool, names: tuple[str, ...], *types: type) -> None:
         fields = _HEAD + names
         columns: list[str] = []
         picked: list[int] = []
@@ -334,20 +337,13 @@ class _RowPlan:
                 convert.append((k, conv))
         if extra:
             columns.append("extra")
+            picked.append(len(fields))  # ``_extra_text`` of them, appended to the fields
         self.sql = f"INSERT INTO readings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         self.convert = tuple(convert)
         self.extra = tuple(extra)
         self.pick: Callable[[list[Any]], tuple[Any, ...]] = (
             operator.itemgetter(*picked) if len(picked) > 1 else lambda args: tuple(args[k] for k in picked)
         )
-
-    def params(self, args: list[Any]) -> tuple[Any, ...]:
-        """The values to bind for ``args`` (``_row_args``), in the order of ``sql``'s columns."""
-        for k, conv in self.convert:
-            args[k] = conv(args[k])
-        if self.extra:
-            return (*self.pick(args), _extra_text({name: args[k] for name, k in self.extra}))
-        return self.pick(args)
 
 
 def _convert(name: str, t: type) -> Callable[[Any], Any] | None:
@@ -363,18 +359,6 @@ def _convert(name: str, t: type) -> Callable[[Any], Any] | None:
 
 #: A quantity by its type, as ``_quantity`` stores it: the common ones by one look-up.
 _QUANTITY_OF: Final[dict[type, Callable[[Any], Any]]] = {Decimal: lambda v: format(v, "f")}
-
-
-def _row_args(reading: Reading, stored_at: float) -> tuple[list[Any], tuple[Any, ...]]:
-    """The fields a plan picks from (``_HEAD``, then the values in order), and the shape's key."""
-    level = reading.list
-    received, meter_time = reading.received_at, reading.meter_time
-    when = received or meter_time
-    at = _epoch_ms(when) if when is not None else round(stored_at * 1000)
-    values = reading.values
-    args = [0, at, received, meter_time, reading.manufacturer, level, *values.values()]
-    key = (tuple(values), tuple(map(type, args)), level == 3)
-    return args, key
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,19 +503,49 @@ class HistoryStore:
         holds the reading as for any destination that does not keep up."""
         if self._closed:
             raise StoreError("the history database is closed")
-        try:
-            args, key = _row_args(reading, self.clock())
-            plan = self._plans.get(key)
-            if plan is None:
-                if len(self._plans) >= ROW_PLANS:
-                    self._plans.clear()
-                plan = self._plans[key] = _RowPlan(*key)
-            entry = (plan.sql, plan.params(args), reading if key[2] else None)
+        try:  # the fields (``_HEAD``, the values), then the row by the shape's plan (``_RowPlan``)
+            level = reading.list
+            values = reading.values
+            args = [
+                0,
+                0,
+                reading.received_at,
+                reading.meter_time,
+                reading.manufacturer,
+                level,
+                *values.values(),
+            ]
+            key = (level == 3, tuple(values), *map(type, args))
+            plan = self._plans.get(key) or self._new_plan(key)
+            when = args[2] or args[3]
+            if when is None:
+                args[1] = round(self.clock() * 1000)
+            else:
+                args[1] = round(when.timestamp() * 1000) if when.tzinfo is not None else _epoch_ms(when)
+            for k, conv in plan.convert:
+                args[k] = conv(args[k])
+            if plan.extra:
+                args.append(_extra_text({name: args[k] for name, k in plan.extra}))
+            entry = (plan.sql, plan.pick(args), reading if level == 3 else None)
         except (AttributeError, TypeError, ValueError) as e:
             self.skipped += 1  # not a reading: counted, reported, and the store lives on
             self._report(f"history database: cannot store {type(reading).__name__}: {e}")
             return True
-        return self._put(entry, patience=patience)
+        queued = self._queued
+        if len(queued) >= self.max_queued:
+            return self._put(entry, patience=patience)
+        queued.append(entry)  # ``_put`` without its waiting, as short as it can be
+        if self._listening:
+            self._listening = False  # appended before this test: the writer cannot miss the row
+            self._wake.set()
+        return True
+
+    def _new_plan(self, key: tuple[Any, ...]) -> _RowPlan:
+        """The plan of a shape met for the first time; at most ``ROW_PLANS`` are kept."""
+        if len(self._plans) >= ROW_PLANS:
+            self._plans.clear()
+        plan = self._plans[key] = _RowPlan(*key)
+        return plan
 
     @property
     def waiting(self) -> int:
@@ -648,13 +662,13 @@ class HistoryStore:
     ) -> bool:
         """Move ``count`` queued items to the rows and tariff figures waiting for the next commit
         (judging hourly lists stale in order) and the flush requests; True at a close."""
-        queued, closing = self._queued, False
+        take, keep, closing = self._queued.popleft, pending.append, False
         for _ in range(count):
-            item = queued.popleft()
+            item = take()
             if type(item) is tuple:
                 if item[2] is not None and self._is_stale(item[2]):
                     item = (item[0], (1, *item[1][1:]), item[2])
-                pending.append(item)
+                keep(item)
             elif isinstance(item, _TariffRow):
                 tariffs[item.meter_id] = item  # only the newest of a meter is written
             elif isinstance(item, _Flush):
@@ -712,8 +726,9 @@ class HistoryStore:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
+            insert = conn.cursor().executemany  # one cursor for every run: not one per call
             for sql, same in itertools.groupby(rows, key=_SQL):
-                conn.executemany(sql, [entry[1] for entry in same])  # a run of one shape
+                insert(sql, [entry[1] for entry in same])  # a run of one shape
             conn.executemany(_UPSERT_TARIFF, [(t.meter_id, t.at, t.month, t.figures) for t in tariffs or ()])
             deleted = 0
             if prune:

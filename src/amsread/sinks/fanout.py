@@ -10,6 +10,10 @@ made of are held aside, in order, and handed over before anything newer once the
 A destination that raises is told on stderr and handed the next reading as usual: that is its
 retry (files reopen, the store and the publisher retry on their own).
 
+A destination that already has a bounded queue and a thread of its own (``QueuingSink``: the
+history store) gets no second pair: its lane offers it each reading in the reading thread, and its
+own queue is the one that fills, with the same rules (drop and tell, hold the hourly lists).
+
 A replay (a capture file, stdin) is different: nothing waits on the other side, so dropping would
 lose readings for nothing. With ``patient`` set, ``handle`` waits for room instead, up to
 ``PATIENCE`` seconds; a destination that has not moved in that time is treated as stuck, and
@@ -83,6 +87,9 @@ class Lane:
         self._held: deque[tuple[Reading, Frames | None]] = deque(maxlen=HOURLY_KEPT)
         self._last_error: str | None = None
         self._queuing = sink if isinstance(sink, QueuingSink) else None
+        self._offer_to: Callable[[Reading, Frames | None, float | None], bool] | None = (
+            self._queuing.offer if self._queuing is not None else None
+        )
         self._deliver = self._hand if self._queuing is not None else self._offer
         self._thread = threading.Thread(target=self._run, name=f"amsread-{self.name}", daemon=True)
         if self._queuing is None:
@@ -93,11 +100,12 @@ class Lane:
         """Readings queued for the destination and not yet taken by its thread."""
         return self._queuing.waiting if self._queuing is not None else len(self._queue)
 
-    def put(self, reading: Reading, raw: Frames | None, *, patience: float = 0.0) -> None:
+    def put(self, reading: Reading, raw: Frames | None, patience: float = 0.0) -> None:
         """Queue, waiting up to ``patience`` seconds for room (none while the destination is known
         to be stuck); count and tell (once per stuck spell) when the queue stays full. An hourly
         list that finds no room is held aside instead of dropped (see the module docstring)."""
-        self._release_held()
+        if self._held:
+            self._release_held()
         # while a held hourly list waits, nothing overtakes it: the reading finds no room either
         if self._held or not self._deliver((reading, raw), 0.0 if self._told_full else patience):
             if reading.list == 3:
@@ -125,9 +133,10 @@ class Lane:
     def _hand(self, item: tuple[Reading, Frames | None], patience: float) -> bool:
         """A ``QueuingSink``'s ``_deliver``: offer it the reading here, in the reader's thread;
         False if it has no room within ``patience`` seconds."""
-        assert self._queuing is not None
+        offer = self._offer_to
+        assert offer is not None
         try:
-            if not self._queuing.offer(*item, patience):
+            if not offer(item[0], item[1], patience):
                 return False
         except Exception as e:  # told and counted like a failure in a lane's thread
             self._failed(e)
@@ -248,7 +257,7 @@ class Fanout:
         """Queue ``reading`` for every destination; never waits unless ``patient``."""
         patience = PATIENCE if self.patient else 0.0
         for lane in self.lanes:
-            lane.put(reading, raw, patience=patience)
+            lane.put(reading, raw, patience)
 
     def close(self) -> None:
         """Drain every queue and close every destination, within ``close_timeout`` seconds in all."""
