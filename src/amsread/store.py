@@ -596,10 +596,12 @@ class HistoryStore:
 
     def _wait_for_room(self, patience: float | None) -> bool:
         """Wake the writer to take what is waiting, and wait until it has (True) or ``patience``
-        seconds have passed (False)."""
+        seconds have passed (False). A writer that has died is an error, not a full queue."""
         deadline = None if patience is None else time.monotonic() + patience
         try:
             while len(self._queued) >= self.max_queued:
+                if not self._thread.is_alive():
+                    raise StoreError("the history database writer has stopped")
                 self._room.clear()
                 self._wants_room = True
                 if len(self._queued) < self.max_queued:
@@ -609,8 +611,7 @@ class HistoryStore:
                 left = 1.0 if deadline is None else deadline - time.monotonic()
                 if left <= 0:
                     return False
-                if not self._room.wait(min(left, 1.0)) and not self._thread.is_alive():
-                    raise StoreError("the history database writer has stopped")
+                self._room.wait(min(left, 1.0))
             return True
         finally:
             self._wants_room = False
