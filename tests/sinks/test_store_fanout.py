@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,7 +79,11 @@ def stuck(store: HistoryStore, lock: Lock, first: Reading) -> None:
     the lock holds up."""
     lock.take()
     assert store.offer(first, None, 0.0)
-    wait_until(lambda: store.waiting == 0, "the writer to take the row and wait for the lock")
+
+    def in_commit() -> bool:
+        return store.waiting == 0 and not store._idle.is_set()
+
+    wait_until(in_commit, "the writer to take the row into a commit that waits for the lock")
 
 
 def test_offer_refuses_at_once_while_the_writer_is_stuck_and_loses_nothing_it_took(
@@ -189,3 +194,23 @@ def test_row_plans_stay_bounded_and_each_shape_is_stored_exactly(
     assert 0 < len(store._plans) <= ROW_PLANS
     store.close()
     assert in_id_order(db) == [json_line(r) for r in shapes]
+
+
+def test_a_caller_that_may_wait_lets_a_running_commit_finish_first(
+    tmp_path: Path, readings: list[Reading], lock: Lock
+) -> None:
+    """``handle`` (and a replay's patient offer) does not run beside a commit: while the writer
+    is in one (held up by the lock here), ``handle`` has not returned; a live offer has."""
+    db = tmp_path / "h.db"
+    store = HistoryStore(db, retention_days=1e6, commit_interval=0.0, busy_timeout=60)
+    stuck(store, lock, readings[0])
+    assert store.offer(readings[1], None, 0.0)  # live: never waits
+    waiter = threading.Thread(target=store.handle, args=(readings[2],), daemon=True)
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive()  # it cannot return while the commit runs: the lock holds it
+    lock.release()
+    waiter.join(30)
+    assert not waiter.is_alive()
+    store.close()
+    assert in_id_order(db) == [json_line(r) for r in readings[:3]]
