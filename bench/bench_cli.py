@@ -59,6 +59,8 @@ SUBCOMMANDS = ("csv", "json", "hex")
 #: ``--only run``: ``amsread run CAPTURE --db`` into a fresh database each time (issue 15: what the
 #: history database costs beside ``csv`` on the same capture).
 RUN_DB = "run"
+#: ``run``'s retention: long enough that no reading of the capture is pruned (see ``argv_of``).
+KEEP_DAYS = 100_000
 #: ``--only decode``: ``amsread run CAPTURE --no-db``, no destination at all: the reading and
 #: decoding every command shares, so ``run`` minus ``decode`` is what the destinations cost.
 DECODE = "decode"
@@ -118,7 +120,9 @@ def run_once(spawner: Spawner, argv: list[str], out: Path) -> tuple[float, int, 
 def argv_of(sub: str, capture: Path, db: Path) -> list[str]:
     """The arguments after ``amsread`` for one subcommand (or ``run``/``decode``) on ``capture``."""
     if sub == RUN_DB:
-        return ["run", str(capture), "--db", str(db)]
+        # every reading kept: the capture's meter clocks span 2017-2025, and with the default 40
+        # days the first commit prunes those of them it holds, a share that depends on timing
+        return ["run", str(capture), "--db", str(db), "--retention-days", str(KEEP_DAYS)]
     if sub == DECODE:
         return ["run", str(capture), "--no-db"]
     return [sub, str(capture)]
