@@ -14,7 +14,10 @@ amshan decodes the same bytes in one process too, for the ratio.
 
 No asserts on timing: figures only.
 
-    python bench/bench_cli.py [--frames 25000,50000,100000] [--runs 5] \
+``--only csv,run,decode`` also prints what ``run --db`` costs beyond decoding (``run`` minus
+``decode``, i.e. ``run --no-db``) as a share of ``csv`` (issue 15).
+
+    python bench/bench_cli.py [--frames 25000,50000,100000] [--runs 5] [--only csv,run,decode] \
         [--cmd main="env PYTHONPATH=/tmp/main/src python -m amsread" --cmd new="python -m amsread"] \
         [--amshan /tmp/amshan-venv/bin/python]
 """
@@ -56,6 +59,11 @@ SUBCOMMANDS = ("csv", "json", "hex")
 #: ``--only run``: ``amsread run CAPTURE --db`` into a fresh database each time (issue 15: what the
 #: history database costs beside ``csv`` on the same capture).
 RUN_DB = "run"
+#: ``run``'s retention: long enough that no reading of the capture is pruned (see ``argv_of``).
+KEEP_DAYS = 100_000
+#: ``--only decode``: ``amsread run CAPTURE --no-db``, no destination at all: the reading and
+#: decoding every command shares, so ``run`` minus ``decode`` is what the destinations cost.
+DECODE = "decode"
 
 
 #: Runs each command for the bench and reports its wall time, peak RSS and CPU time. The bench
@@ -127,6 +135,35 @@ def run_once(spawner: Spawner, argv: list[str], out: Path) -> tuple[float, int, 
     return elapsed, rss, lines, cpu
 
 
+def argv_of(sub: str, capture: Path, db: Path) -> list[str]:
+    """The arguments after ``amsread`` for one subcommand (or ``run``/``decode``) on ``capture``."""
+    if sub == RUN_DB:
+        # every reading kept: the capture's meter clocks span 2017-2025, and with the default 40
+        # days the first commit prunes those of them it holds, a share that depends on timing
+        return ["run", str(capture), "--db", str(db), "--retention-days", str(KEEP_DAYS)]
+    if sub == DECODE:
+        return ["run", str(capture), "--no-db"]
+    return [sub, str(capture)]
+
+
+def cost_lines(results: dict[str, list[tuple[float, int, int, float]]]) -> list[str]:
+    """Per build with ``run``, ``decode`` and ``csv`` measured: what the destinations cost
+    (``run`` minus ``decode``), in seconds and as a share of ``csv`` (issue 15: at most 0.5)."""
+    out = []
+    builds = {label.rsplit(" ", 1)[0] for label in results}
+    for build in sorted(builds):
+        got = {sub: results.get(f"{build} {sub}") for sub in (RUN_DB, DECODE, "csv")}
+        if all(got.values()):
+            wall = {sub: statistics.median(s[0] for s in got[sub] or ()) for sub in got}
+            cpu = {sub: statistics.median(s[3] for s in got[sub] or ()) for sub in got}
+            dest, dest_cpu = wall[RUN_DB] - wall[DECODE], cpu[RUN_DB] - cpu[DECODE]
+            out.append(
+                f"  {build}: destinations (run - decode) {dest:.3f} s = {dest / wall['csv']:.2f} x csv; "
+                f"CPU {dest_cpu:.3f} s = {dest_cpu / cpu['csv']:.2f} x csv"
+            )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", default="25000,50000,100000", help="capture sizes, comma-separated")
@@ -134,7 +171,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cmd", action="append", default=[], metavar="NAME=COMMAND")
     parser.add_argument(
-        "--only", default=",".join(SUBCOMMANDS), help=f"subcommands to run (also {RUN_DB}: run --db)"
+        "--only",
+        default=",".join(SUBCOMMANDS),
+        help=f"subcommands to run (also {RUN_DB}: run --db; {DECODE}: run --no-db, no destination)",
     )
     parser.add_argument("--amshan", metavar="PYTHON", help="an interpreter with amshan installed")
     args = parser.parse_args()
@@ -154,7 +193,7 @@ def main() -> None:
             jobs: list[tuple[str, list[str]]] = [
                 (
                     f"{name} {sub}",
-                    [*shlex.split(cmd), sub, str(path), *(["--db", str(db)] if sub == RUN_DB else [])],
+                    [*shlex.split(cmd), *argv_of(sub, path, db)],
                 )
                 for sub in subcommands
                 for name, cmd in builds
@@ -187,6 +226,8 @@ def main() -> None:
                     f"  {label:<24} {secs:>8.3f} {cap.frames_in / secs:>10,.0f} {cpu:>8.3f} "
                     f"{cap.frames_in / cpu:>10,.0f} {rss:>8.0f} {samples[-1][2]:>8}"
                 )
+            for line in cost_lines(results):
+                print(line)
             if args.amshan:
                 base = statistics.median(s[0] for s in results["amshan"])
                 for label, samples in results.items():

@@ -4,9 +4,9 @@ Why SQLite through the standard library: one file, no server, readable by ``sqli
 notebook, and safe to read while another process writes (WAL mode). The choices below follow from
 the target, a Raspberry Pi on an SD card running for months (issue 11):
 
-* **Batched commits.** ``handle`` only queues the reading; a writer thread commits what has queued
-  about once a second (``commit_interval``), never once per frame, so the card sees one small write
-  a second and a slow card never holds up reading the port. A kill -9 loses at most the rows of the
+* **Batched commits.** ``handle`` only makes the reading's row and queues it; a writer thread
+  commits what has queued about once a second (``commit_interval``), never once per frame, so the
+  card sees one small write a second and a slow card never holds up reading the port. A kill -9 loses at most the rows of the
   last uncommitted interval; WAL makes every commit atomic, so the file never corrupts
   (``synchronous=NORMAL``: a commit survives a killed process; a power cut may undo the last few
   commits but still leaves a consistent file).
@@ -42,13 +42,15 @@ The store has the small interface every ``amsread run`` destination shares: a ``
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import operator
 import os
-import queue
 import sqlite3
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -286,39 +288,77 @@ def _epoch_ms(value: dt.datetime) -> int:
     return round(value.timestamp() * 1000)
 
 
-def reading_row(reading: Reading, *, stored_at: float, stale: bool = False) -> tuple[Any, ...]:
-    """The row for one reading, in ``_ROW_COLUMNS`` order.
+#: Shapes of reading whose row plan is kept; more are unlikely (a meter sends a few), and past
+#: this the plans start afresh rather than grow.
+ROW_PLANS: Final = 64
 
-    Walks the values the reading has (one for a list 1, three quarters of a stream) rather than
-    every column: each lands in its column by ``_COLUMN_AT``, the rest go to ``extra``."""
-    when = reading.received_at or reading.meter_time
-    at = _epoch_ms(when) if when is not None else round(stored_at * 1000)
-    row: list[Any] = [
-        at,
-        _time_text(reading.received_at),
-        _time_text(reading.meter_time),
-        reading.manufacturer,
-        reading.list,
-        *_NO_VALUES,
-        None,
-        int(stale),
-    ]
-    extra: dict[str, Any] = {}
-    for name, value in reading.values.items():
-        k = _COLUMN_AT.get(name)
-        if k is None:
-            extra[name] = value
-        elif value is not None:
-            row[k] = str(value) if k < _FIRST_QUANTITY else _quantity(value)
-    if extra:
-        row[-2] = _extra_text(extra)
-    return tuple(row)
+#: A row ready for the writer: its INSERT, the values it binds, and the reading itself when it is
+#: an hourly list (the writer judges staleness, in order, and sets the first value).
+_Entry = tuple[str, tuple[Any, ...], "Reading | None"]
+
+#: The fields of a reading before its values, in the order a plan sees them (``HistoryStore.offer``
+#: lists them): ``stale`` (0; an hourly list's is set by the writer), ``at``, then the reading's
+#: own four.
+_HEAD: Final = ("stale", "at", "received_at", "meter_time", "manufacturer", "list")
+_TEXT: Final = frozenset(TEXT_COLUMNS)
+_QUANTITY: Final = frozenset(QUANTITY_COLUMNS)
 
 
-#: Where each stored value goes in a row (after at, received_at, meter_time, manufacturer, list).
-_COLUMN_AT: Final = {name: 5 + k for k, name in enumerate(TEXT_COLUMNS + QUANTITY_COLUMNS)}
-_FIRST_QUANTITY: Final = 5 + len(TEXT_COLUMNS)
-_NO_VALUES: Final = (None,) * (len(TEXT_COLUMNS) + len(QUANTITY_COLUMNS))
+class _RowPlan:
+    """How one shape of reading (its value names and the types of its fields) becomes a row.
+
+    Why a plan: the INSERT names only the columns the shape fills (an absent value is the
+    column's default, NULL), because binding a Python None costs the sqlite3 module far more than
+    a literal NULL does, and a list 1 fills 4 of 24 columns. ``HistoryStore.offer`` lists a
+    reading's fields (``_HEAD``, then the values in order), converts only those that need it
+    (``convert``), appends the ``_extra_text`` of the values outside the contract's columns
+    (``extra``) and picks the row by one ``itemgetter`` (``pick``). The key of a shape is whether
+    it is an hourly list, the value names, and the type of every field.
+    """
+
+    __slots__ = ("convert", "extra", "pick", "sql")
+
+    def __init__(self, hourly: bool, names: tuple[str, ...], *types: type) -> None:
+        fields = _HEAD + names
+        columns: list[str] = []
+        picked: list[int] = []
+        convert: list[tuple[int, Callable[[Any], Any]]] = []
+        extra: list[tuple[str, int]] = []
+        for k, (name, t) in enumerate(zip(fields, types, strict=True)):
+            if k >= len(_HEAD) and name not in _TEXT and name not in _QUANTITY:
+                extra.append((name, k))
+                continue
+            if t is type(None) or (name == "stale" and not hourly):
+                continue  # NULL (or stale's default, 0): left to the column's default
+            columns.append(name)
+            picked.append(k)
+            conv = _convert(name, t)
+            if conv is not None:
+                convert.append((k, conv))
+        if extra:
+            columns.append("extra")
+            picked.append(len(fields))  # ``_extra_text`` of them, appended to the fields
+        self.sql = f"INSERT INTO readings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        self.convert = tuple(convert)
+        self.extra = tuple(extra)
+        self.pick: Callable[[list[Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*picked) if len(picked) > 1 else lambda args: tuple(args[k] for k in picked)
+        )
+
+
+def _convert(name: str, t: type) -> Callable[[Any], Any] | None:
+    """How a field of type ``t`` is stored in column ``name``; None when it goes in as it is."""
+    if name in ("received_at", "meter_time"):
+        return _time_text
+    if name in _TEXT or name == "manufacturer":
+        return None if t is str else str
+    if name in _QUANTITY:
+        return None if t is int else _QUANTITY_OF.get(t, _quantity)
+    return None  # stale, at, list: ints
+
+
+#: A quantity by its type, as ``_quantity`` stores it: the common ones by one look-up.
+_QUANTITY_OF: Final[dict[type, Callable[[Any], Any]]] = {Decimal: lambda v: format(v, "f")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,14 +423,22 @@ _CLOSE: Final = object()
 class HistoryStore:
     """The history database as an ``amsread run`` destination (``name``, ``handle``, ``close``).
 
-    ``handle`` returns at once: a writer thread owns the connection, commits the queued rows every
-    ``commit_interval`` seconds and prunes every ``prune_interval``. Only when ``max_queued``
-    readings wait for the writer (a replay faster than the disk) does ``handle`` wait for room,
-    so memory stays bounded. A failed commit (disk full, a
-    locked file) is reported through ``on_error`` and retried at the next interval with the rows
-    kept; at most ``max_pending`` rows wait, and the oldest non-hourly rows go first when more do.
-    A commit waits up to ``busy_timeout`` seconds for a reader that holds the file (WAL readers
-    never block the writer; only another writer or a checkpoint can).
+    ``handle`` returns at once: it makes the reading's row (``_RowPlan``) in the caller's thread
+    and leaves it for a writer thread, which owns the connection, commits the rows every
+    ``commit_interval`` seconds and prunes every ``prune_interval``. Only when ``max_queued`` rows
+    wait for the writer (a replay faster than the disk) does ``handle`` wait for room, so memory
+    stays bounded. A failed commit (disk full, a locked file) is reported through ``on_error``
+    and retried at the next interval with the rows kept; at most ``max_pending`` rows wait, and
+    the oldest non-hourly rows go first when more do. A commit waits up to ``busy_timeout``
+    seconds for a reader that holds the file (WAL readers never block the writer; only another
+    writer or a checkpoint can).
+
+    Why rows wait in a plain deque rather than a ``queue.Queue``: a replay hands over tens of
+    thousands of readings a second, and a ``Queue`` costs a lock and a wake-up call on each side
+    of every one. Here ``handle`` appends, and wakes the writer only when it has nothing to do
+    (the first row of an interval), when a flush or close asks, or when ``max_queued`` are
+    waiting; the writer takes everything waiting whenever it wakes. One thread feeds a store (the
+    ``Fanout``'s lane for it, or the caller's own).
     """
 
     name = "db"
@@ -413,6 +461,7 @@ class HistoryStore:
         self.commit_interval = commit_interval
         self.prune_interval = prune_interval
         self.max_pending = max_pending
+        self.max_queued = max_queued
         self.on_error = on_error
         self.clock = clock
         #: rows committed, dropped (pending overflow), pruned and skipped (not readings), for the summary
@@ -421,7 +470,16 @@ class HistoryStore:
         self.pruned = 0
         self.skipped = 0
         self._conn = open_database(self.path, busy_timeout=busy_timeout)
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
+        self._plans: dict[tuple[Any, ...], _RowPlan] = {}
+        #: rows (``_Entry``), tariff figures and requests, oldest first, not yet taken by the writer
+        self._queued: deque[Any] = deque()
+        self._wake = threading.Event()  # the writer waits on it
+        self._room = threading.Event()  # a ``handle`` finding ``max_queued`` rows waits on it
+        self._listening = False  # the writer waits for any row (it has none), not only for a request
+        self._urgent = False  # a flush, a close or a full queue wants the writer now
+        self._wants_room = False
+        self._idle = threading.Event()  # set while no commit runs (a patient offer waits for it)
+        self._idle.set()
         self._last_hourly: dict[str | None, str | None] = {}
         self._last_prune = float("-inf")
         self._closed = False
@@ -434,10 +492,76 @@ class HistoryStore:
     # -- the destination interface ------------------------------------------------------------
 
     def handle(self, reading: Reading, raw: Frames | None = None) -> None:
-        """Queue one reading for the next commit (``raw`` is not stored: the readings are)."""
+        """Make the reading's row and leave it for the next commit (``raw`` is not stored: the
+        readings are), waiting while ``max_queued`` rows wait for the writer. Something that is no
+        reading is counted in ``skipped`` and told."""
+        self.offer(reading, raw, None)
+
+    def offer(self, reading: Reading, raw: Frames | None = None, patience: float | None = 0.0) -> bool:
+        """``handle``, waiting at most ``patience`` seconds (None: as long as the writer lives)
+        for room; False, and nothing queued, if ``max_queued`` rows still wait. Why: ``run``'s
+        fanout hands the store its readings from the reading thread itself (the store has a
+        thread of its own), so a stuck disk must cost that thread no wait; the fanout then drops or
+        holds the reading as for any destination that does not keep up.
+
+        A caller that may wait (``patience`` not 0: a replay, or ``handle``) also lets a commit
+        that is running finish first. A commit is thousands of rows, each a step of SQLite that
+        lets go of the GIL for a moment; a reading thread running beside it grabs the GIL at every
+        step and gives it back only at its switch interval, and that tug of war cost a replay
+        about a tenth of a second per 100,000 readings. A live port (``patience`` 0) never waits.
+        """
         if self._closed:
             raise StoreError("the history database is closed")
-        self._put((reading, self.clock()))
+        if patience != 0.0 and not self._idle.is_set():
+            self._idle.wait(patience)  # a replay: let the commit run alone (see the docstring)
+        try:  # the fields (``_HEAD``, the values), then the row by the shape's plan (``_RowPlan``)
+            level = reading.list
+            values = reading.values
+            args = [
+                0,
+                0,
+                reading.received_at,
+                reading.meter_time,
+                reading.manufacturer,
+                level,
+                *values.values(),
+            ]
+            key = (level == 3, tuple(values), *map(type, args))
+            plan = self._plans.get(key) or self._new_plan(key)
+            when = args[2] or args[3]
+            if when is None:
+                args[1] = round(self.clock() * 1000)
+            else:
+                args[1] = round(when.timestamp() * 1000) if when.tzinfo is not None else _epoch_ms(when)
+            for k, conv in plan.convert:
+                args[k] = conv(args[k])
+            if plan.extra:
+                args.append(_extra_text({name: args[k] for name, k in plan.extra}))
+            entry = (plan.sql, plan.pick(args), reading if level == 3 else None)
+        except (AttributeError, TypeError, ValueError) as e:
+            self.skipped += 1  # not a reading: counted, reported, and the store lives on
+            self._report(f"history database: cannot store {type(reading).__name__}: {e}")
+            return True
+        queued = self._queued
+        if len(queued) >= self.max_queued:
+            return self._put(entry, patience=patience)
+        queued.append(entry)  # ``_put`` without its waiting, as short as it can be
+        if self._listening:
+            self._listening = False  # appended before this test: the writer cannot miss the row
+            self._wake.set()
+        return True
+
+    def _new_plan(self, key: tuple[Any, ...]) -> _RowPlan:
+        """The plan of a shape met for the first time; at most ``ROW_PLANS`` are kept."""
+        if len(self._plans) >= ROW_PLANS:
+            self._plans.clear()
+        plan = self._plans[key] = _RowPlan(*key)
+        return plan
+
+    @property
+    def waiting(self) -> int:
+        """Rows, tariff figures and requests handed over and not yet taken by the writer."""
+        return len(self._queued)
 
     def put_tariff(self, meter_id: str, figures: str) -> None:
         """Queue the live tariff figures of ``meter_id`` (a JSON object with ``time`` and
@@ -452,82 +576,121 @@ class HistoryStore:
     def flush(self, timeout: float | None = None) -> bool:
         """Commit everything queued so far now; True once it is committed (False on timeout)."""
         request = _Flush()
-        self._put(request)
+        self._put(request, urgent=True)
         return request.done.wait(timeout)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Commit what is queued, stop the writer and close the file."""
-        if self._closed:
-            return
-        self._closed = True
-        self._put(_CLOSE)
-        self._thread.join(timeout)
+        self.finish(timeout)
 
-    def _put(self, item: object) -> None:
-        """Queue for the writer; wait while ``max_queued`` readings are ahead (only a replay or a
-        stalled disk gets there: a meter sends one reading every 2 s)."""
-        while True:
-            try:
-                self._queue.put(item, timeout=1.0)
-                return
-            except queue.Full:
+    def finish(self, timeout: float | None = 30.0) -> bool:
+        """``close``, saying whether the writer finished (committed and closed the file) in time."""
+        if not self._closed:
+            self._closed = True
+            self._put(_CLOSE, urgent=True)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _put(self, item: object, *, urgent: bool = False, patience: float | None = None) -> bool:
+        """Leave ``item`` for the writer, waking it if it needs to know now; wait up to
+        ``patience`` seconds while ``max_queued`` are ahead (only a replay or a stalled disk gets
+        there: a meter sends one reading every 2 s). False if there is still no room."""
+        queued = self._queued
+        if len(queued) >= self.max_queued and not urgent and not self._wait_for_room(patience):
+            return False
+        queued.append(item)
+        if urgent or self._listening:
+            self._listening = False  # one wake-up: until the writer runs, the next rows only append
+            self._urgent = self._urgent or urgent
+            self._wake.set()
+        return True
+
+    def _wait_for_room(self, patience: float | None) -> bool:
+        """Wake the writer to take what is waiting, and wait until it has (True) or ``patience``
+        seconds have passed (False). A writer that has died is an error, not a full queue."""
+        deadline = None if patience is None else time.monotonic() + patience
+        try:
+            while len(self._queued) >= self.max_queued:
                 if not self._thread.is_alive():
-                    raise StoreError("the history database writer has stopped") from None
+                    raise StoreError("the history database writer has stopped")
+                self._room.clear()
+                self._wants_room = True
+                if len(self._queued) < self.max_queued:
+                    break  # the writer took them between the test and the flag
+                self._urgent = True
+                self._wake.set()
+                left = 1.0 if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._room.wait(min(left, 1.0))
+            return True
+        finally:
+            self._wants_room = False
 
     # -- the writer thread --------------------------------------------------------------------
 
     def _run(self) -> None:
-        pending: list[tuple[Any, ...]] = []
+        pending: list[_Entry] = []
         tariffs: dict[str, _TariffRow] = {}
         deadline: float | None = None
         waiting: list[_Flush] = []
         try:
             while True:
-                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    item = None
-                if isinstance(item, (tuple, _TariffRow)):
-                    if isinstance(item, _TariffRow):
-                        tariffs[item.meter_id] = item  # only the newest of a meter is written
-                    else:
-                        self._take(item, pending)
-                    if deadline is None:
-                        deadline = time.monotonic() + self.commit_interval
-                    if time.monotonic() < deadline:
-                        continue  # a burst (a replay, a backlog) still commits once per interval
-                elif isinstance(item, _Flush):
-                    waiting.append(item)
-                if self._commit(pending, list(tariffs.values())):
-                    pending = []
-                    tariffs = {}
+                closing = self._take(pending, tariffs, waiting, self._wait(deadline))
+                if deadline is None and (pending or tariffs):
+                    deadline = time.monotonic() + self.commit_interval
+                due = deadline is not None and time.monotonic() >= deadline
+                if not (due or waiting or closing):
+                    continue  # a burst (a replay, a backlog) still commits once per interval
+                if self._commit_alone(pending, list(tariffs.values())):
+                    pending.clear()
+                    tariffs.clear()
                     for request in waiting:
                         request.done.set()
-                    waiting = []
+                    waiting.clear()
                     deadline = None
                 else:
                     deadline = time.monotonic() + self.commit_interval
-                if item is _CLOSE:
+                if closing:
                     return
         finally:
             for request in waiting:
                 request.done.set()
             self._conn.close()
 
-    def _take(self, item: tuple[Any, float], pending: list[tuple[Any, ...]]) -> None:
-        """Add a queued reading's row to those waiting for the next commit."""
-        try:
-            pending.append(self._row(*item))
-        except (AttributeError, TypeError, ValueError) as e:
-            self.skipped += 1  # not a reading: counted, reported, and the writer lives on
-            self._report(f"history database: cannot store {type(item[0]).__name__}: {e}")
-            return
-        self._bound(pending)
+    def _wait(self, deadline: float | None) -> int:
+        """Wait for work: any row when there is none pending (``deadline`` None), else until the
+        deadline or a request (flush, close, a full queue). How many items are there to take."""
+        self._wake.clear()
+        self._listening = deadline is None
+        if not (self._urgent or (deadline is None and self._queued)):
+            self._wake.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self._listening = False
+        self._urgent = False
+        return len(self._queued)
 
-    def _row(self, reading: Reading, stored_at: float) -> tuple[Any, ...]:
-        stale = reading.list == 3 and self._is_stale(reading)
-        return reading_row(reading, stored_at=stored_at, stale=stale)
+    def _take(
+        self, pending: list[_Entry], tariffs: dict[str, _TariffRow], waiting: list[_Flush], count: int
+    ) -> bool:
+        """Move ``count`` queued items to the rows and tariff figures waiting for the next commit
+        (judging hourly lists stale in order) and the flush requests; True at a close."""
+        take, keep, closing = self._queued.popleft, pending.append, False
+        for _ in range(count):
+            item = take()
+            if type(item) is tuple:
+                if item[2] is not None and self._is_stale(item[2]):
+                    item = (item[0], (1, *item[1][1:]), item[2])
+                keep(item)
+            elif isinstance(item, _TariffRow):
+                tariffs[item.meter_id] = item  # only the newest of a meter is written
+            elif isinstance(item, _Flush):
+                waiting.append(item)
+            else:
+                closing = True
+        if self._wants_room:
+            self._room.set()
+        self._bound(pending)
+        return closing
 
     def _is_stale(self, reading: Reading) -> bool:
         """Does this hourly list repeat the previous one's meter clock (for its meter)?"""
@@ -551,16 +714,30 @@ class HistoryStore:
         if self.on_error is not None:
             self.on_error(message)
 
-    def _bound(self, pending: list[tuple[Any, ...]]) -> None:
-        """Keep at most ``max_pending`` rows waiting; the oldest non-hourly row goes first."""
-        if len(pending) <= self.max_pending:
+    def _bound(self, pending: list[_Entry]) -> None:
+        """Keep at most ``max_pending`` rows waiting; the oldest non-hourly rows go first."""
+        excess = len(pending) - self.max_pending
+        if excess <= 0:
             return
-        list_index = _ROW_COLUMNS.index("list")
-        victim = next((i for i, row in enumerate(pending) if row[list_index] != 3), 0)
-        del pending[victim]
-        self.dropped += 1
+        kept: list[_Entry] = []
+        for entry in pending:
+            if excess and entry[2] is None:
+                excess -= 1
+                self.dropped += 1
+            else:
+                kept.append(entry)
+        self.dropped += excess  # nothing but hourly lists left: the oldest of them
+        pending[:] = kept[excess:]
 
-    def _commit(self, rows: list[tuple[Any, ...]], tariffs: list[_TariffRow] | None = None) -> bool:
+    def _commit_alone(self, rows: list[_Entry], tariffs: list[_TariffRow]) -> bool:
+        """``_commit``, telling a patient ``offer`` to wait until it is done (see ``offer``)."""
+        self._idle.clear()
+        try:
+            return self._commit(rows, tariffs)
+        finally:
+            self._idle.set()
+
+    def _commit(self, rows: list[_Entry], tariffs: list[_TariffRow] | None = None) -> bool:
         """Write ``rows`` and the newest tariff figures (and prune when due) in one transaction;
         False (and reported) on failure."""
         prune = self.clock() - self._last_prune >= self.prune_interval
@@ -569,7 +746,9 @@ class HistoryStore:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_INSERT, rows)
+            insert = conn.cursor().executemany  # one cursor for every run: not one per call
+            for sql, same in itertools.groupby(rows, key=_SQL):
+                insert(sql, [entry[1] for entry in same])  # a run of one shape
             conn.executemany(_UPSERT_TARIFF, [(t.meter_id, t.at, t.month, t.figures) for t in tariffs or ()])
             deleted = 0
             if prune:
@@ -590,9 +769,7 @@ class HistoryStore:
         return True
 
 
-_INSERT: Final = (
-    f"INSERT INTO readings ({', '.join(_ROW_COLUMNS)}) VALUES ({', '.join('?' * len(_ROW_COLUMNS))})"
-)
+_SQL: Final = operator.itemgetter(0)
 
 
 _UPSERT_TARIFF: Final = (

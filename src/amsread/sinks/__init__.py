@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 from amsread.contract import Frames, Reading
 from amsread.errors import DestinationError
@@ -51,6 +51,22 @@ class ReadingSink(Protocol):
     def handle(self, reading: Reading, raw: Frames | None) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class QueuingSink(ReadingSink, Protocol):
+    """A destination of readings with a queue and a thread of its own (``store.HistoryStore``):
+    the fanout offers it each reading from the reading thread instead of through one more queue
+    and thread (two hand-overs per reading cost more than the store's whole row). ``offer`` waits
+    at most ``patience`` seconds for room and says whether it took the reading; ``waiting`` is
+    what it has not written yet; ``finish`` closes, saying whether it did within ``timeout``."""
+
+    @property
+    def waiting(self) -> int: ...
+
+    def offer(self, reading: Reading, raw: Frames | None, patience: float | None) -> bool: ...
+
+    def finish(self, timeout: float | None) -> bool: ...
 
 
 Opener = Callable[[str, bool, Log], Destination]

@@ -10,6 +10,10 @@ made of are held aside, in order, and handed over before anything newer once the
 A destination that raises is told on stderr and handed the next reading as usual: that is its
 retry (files reopen, the store and the publisher retry on their own).
 
+A destination that already has a bounded queue and a thread of its own (``QueuingSink``: the
+history store) gets no second pair: its lane offers it each reading in the reading thread, and its
+own queue is the one that fills, with the same rules (drop and tell, hold the hourly lists).
+
 A replay (a capture file, stdin) is different: nothing waits on the other side, so dropping would
 lose readings for nothing. With ``patient`` set, ``handle`` waits for room instead, up to
 ``PATIENCE`` seconds; a destination that has not moved in that time is treated as stuck, and
@@ -18,7 +22,6 @@ readings are dropped for it until it takes one again.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections import deque
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from typing import Final, cast
 
 from amsread.contract import Frames, Reading
-from amsread.sinks import ReadingSink
+from amsread.sinks import QueuingSink, ReadingSink
 
 Log = Callable[[str], None]
 
@@ -58,39 +61,53 @@ class LaneStats:
 
 
 class Lane:
-    """One destination with its queue and its thread."""
+    """One destination with its queue and its thread.
+
+    The queue is a deque and two events rather than a ``queue.Queue``: a replay hands tens of
+    thousands of readings a second to every lane, and a ``Queue`` takes a lock and calls a
+    wake-up on both sides of each one. Here ``put`` appends and wakes the lane's thread only when
+    it sleeps (its queue ran dry); the thread then takes everything queued before it sleeps again.
+    A patient ``put`` that finds the queue full sleeps until the thread has taken half of it. One
+    thread puts (the reader's), one takes (the lane's own).
+    """
 
     def __init__(self, sink: ReadingSink, *, backlog: int, log: Log) -> None:
         self.sink = sink
         self.name = sink.name
         self.stats = LaneStats()
         self._log = log
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=backlog)
+        self._backlog = backlog
+        self._queue: deque[object] = deque()
+        self._ready = threading.Event()  # the lane's thread sleeps on it
+        self._room = threading.Event()  # a patient put sleeps on it
+        self._asleep = False  # the lane's thread sleeps (or is about to): a put wakes it
+        self._wants_room = False  # a put sleeps until the queue is half empty
         self._told_full = False
         #: hourly lists that found the queue full, oldest first: nothing newer overtakes them
         self._held: deque[tuple[Reading, Frames | None]] = deque(maxlen=HOURLY_KEPT)
         self._last_error: str | None = None
+        self._queuing = sink if isinstance(sink, QueuingSink) else None
+        self._offer_to: Callable[[Reading, Frames | None, float | None], bool] | None = (
+            self._queuing.offer if self._queuing is not None else None
+        )
+        self._deliver = self._hand if self._queuing is not None else self._offer
         self._thread = threading.Thread(target=self._run, name=f"amsread-{self.name}", daemon=True)
-        self._thread.start()
+        if self._queuing is None:
+            self._thread.start()
 
     @property
     def waiting(self) -> int:
         """Readings queued for the destination and not yet taken by its thread."""
-        return self._queue.qsize()
+        return self._queuing.waiting if self._queuing is not None else len(self._queue)
 
-    def put(self, reading: Reading, raw: Frames | None, *, patience: float = 0.0) -> None:
+    def put(self, reading: Reading, raw: Frames | None, patience: float = 0.0) -> None:
         """Queue, waiting up to ``patience`` seconds for room (none while the destination is known
         to be stuck); count and tell (once per stuck spell) when the queue stays full. An hourly
         list that finds no room is held aside instead of dropped (see the module docstring)."""
-        self._release_held()
-        try:
-            if self._held:
-                raise queue.Full  # keep the order: nothing overtakes a held hourly list
-            if patience and not self._told_full:
-                self._queue.put((reading, raw), timeout=patience)
-            else:
-                self._queue.put_nowait((reading, raw))
-        except queue.Full:
+        if self._held:
+            self._release_held()
+        # while a held hourly list waits, nothing overtakes it: the reading finds no room either
+        if self._held or not self._deliver((reading, raw), 0.0 if self._told_full else patience):
             if reading.list == 3:
                 self._held.append((reading, raw))
                 self.stats.held += 1
@@ -102,37 +119,91 @@ class Lane:
             return
         self._told_full = False
 
+    def _offer(self, item: object, patience: float) -> bool:
+        """Queue ``item``, waiting up to ``patience`` seconds for room; False if there is none."""
+        queued = self._queue
+        if len(queued) >= self._backlog and not self._wait_for_room(patience):
+            return False
+        queued.append(item)
+        if self._asleep:
+            self._asleep = False  # one wake-up: until the thread runs again, the next puts only append
+            self._ready.set()
+        return True
+
+    def _hand(self, item: tuple[Reading, Frames | None], patience: float) -> bool:
+        """A ``QueuingSink``'s ``_deliver``: offer it the reading here, in the reader's thread;
+        False if it has no room within ``patience`` seconds."""
+        offer = self._offer_to
+        assert offer is not None
+        try:
+            if not offer(item[0], item[1], patience):
+                return False
+        except Exception as e:  # told and counted like a failure in a lane's thread
+            self._failed(e)
+        else:
+            self._handled()
+        return True
+
+    def _wait_for_room(self, patience: float) -> bool:
+        """Sleep until the lane's thread has made room (True), or ``patience`` seconds pass."""
+        deadline = time.monotonic() + patience
+        try:
+            while len(self._queue) >= self._backlog:
+                self._room.clear()
+                self._wants_room = True
+                left = deadline - time.monotonic()
+                if len(self._queue) < self._backlog:
+                    break  # taken between the test and the flag
+                if left <= 0:
+                    return False
+                self._room.wait(left)
+            return True
+        finally:
+            self._wants_room = False
+
     def _release_held(self, timeout: float = 0.0) -> None:
         """Move held hourly lists onto the queue, oldest first, while it has room."""
         while self._held:
-            try:
-                self._queue.put(self._held[0], block=timeout > 0, timeout=timeout or None)
-            except queue.Full:
+            if not self._deliver(self._held[0], timeout):
                 return
             self._held.popleft()
 
+    def _take(self) -> object:
+        """The oldest queued item, sleeping while there is none (the sink's ``idle`` first)."""
+        queued = self._queue
+        while not queued:
+            idle = getattr(self.sink, "idle", None)
+            if idle is not None:
+                self._idle(idle)  # before sleeping: what was handled is out (files flush here)
+            self._ready.clear()
+            self._asleep = True
+            if not queued:
+                self._ready.wait()
+            self._asleep = False
+        item = queued.popleft()
+        if self._wants_room and len(queued) <= self._backlog // 2:
+            self._room.set()
+        return item
+
     def _run(self) -> None:
-        idle = getattr(self.sink, "idle", None)
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                if idle is not None:
-                    self._idle(idle)  # before waiting: what was handled is out (files flush here)
-                item = self._queue.get()
-            if item is _END:
-                return
+        while (item := self._take()) is not _END:
             reading, raw = cast("tuple[Reading, Frames | None]", item)
             try:
                 self.sink.handle(reading, raw)
             except Exception as e:  # a destination's failure must not end the others or the reading
-                self.stats.failed += 1
-                self._fail(f"{type(e).__name__}: {e}")
+                self._failed(e)
             else:
-                self.stats.handled += 1
-                if self._last_error is not None:
-                    self._last_error = None
-                    self._log(f"{self.name}: working again")
+                self._handled()
+
+    def _handled(self) -> None:
+        self.stats.handled += 1
+        if self._last_error is not None:
+            self._last_error = None
+            self._log(f"{self.name}: working again")
+
+    def _failed(self, e: Exception) -> None:
+        self.stats.failed += 1
+        self._fail(f"{type(e).__name__}: {e}")
 
     def _idle(self, idle: Callable[[], None]) -> None:
         """The sink's ``idle`` (optional: the queue has run dry), its failure told like any other."""
@@ -150,9 +221,9 @@ class Lane:
     def finish(self, deadline: float) -> bool:
         """Let the queue drain, then close the destination; False when the deadline passed first."""
         self._release_held(timeout=max(0.001, deadline - time.monotonic()))
-        try:
-            self._queue.put(_END, timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Full:
+        if self._queuing is not None:
+            return self._queuing.finish(max(0.0, deadline - time.monotonic()))
+        if not self._offer(_END, max(0.0, deadline - time.monotonic())):
             return False
         self._thread.join(max(0.0, deadline - time.monotonic()))
         if self._thread.is_alive():
@@ -186,7 +257,7 @@ class Fanout:
         """Queue ``reading`` for every destination; never waits unless ``patient``."""
         patience = PATIENCE if self.patient else 0.0
         for lane in self.lanes:
-            lane.put(reading, raw, patience=patience)
+            lane.put(reading, raw, patience)
 
     def close(self) -> None:
         """Drain every queue and close every destination, within ``close_timeout`` seconds in all."""
