@@ -17,7 +17,7 @@ from typing import Any, Final, TextIO
 from amsread.contract import COLUMNS, Reading
 from amsread.decode.p1 import line_meaning
 from amsread.errors import AmsReadError
-from amsread.text import visible
+from amsread.text import decimal_text, time_text, visible
 from amsread.wire.hdlc import LLC, HdlcFrame, address_value
 from amsread.wire.mbus import MbusLongFrame
 from amsread.wire.p1 import parse_telegram
@@ -218,21 +218,6 @@ JSON_PLANS: Final = 256
 _json_text = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False), made once
 
 
-def _datetime_text(value: dt.datetime) -> str:
-    """``format_value`` of a time: ISO 8601, milliseconds only where there are any."""
-    if value.microsecond:
-        return value.isoformat(timespec="milliseconds")
-    return value.isoformat()
-
-
-def _decimal_text(value: Decimal) -> str:
-    """A finite Decimal in positional notation, as ``format(value, "f")`` prints it, at a third of
-    its cost: ``str`` is the same text unless the exponent is positive or the number tiny, and
-    then it holds an "E" (``format`` parses its spec on every call; a list 2 has a dozen values)."""
-    text = str(value)
-    return text if "E" not in text else format(value, "f")
-
-
 def _decimal_json(value: Decimal) -> str:
     return format(value, "f") if value.is_finite() else "null"
 
@@ -243,7 +228,7 @@ _JSON_CELL: Final[dict[type, Callable[[Any], str]]] = {
     Decimal: _decimal_json,
     int: int.__repr__,
     str: lambda v: _json_text(visible(v)),
-    dt.datetime: lambda v: f'"{_datetime_text(v)}"',
+    dt.datetime: lambda v: f'"{time_text(v)}"',
     type(None): lambda v: "null",
 }
 
@@ -331,7 +316,7 @@ def _json_template(
         elif t is dt.datetime:
             convert.append((k, _json_time))
         elif t is Decimal:
-            convert.append((k, _decimal_text))
+            convert.append((k, decimal_text))
 
     for k, (name, t) in enumerate(zip(_HEAD, head_types, strict=True)):
         if t is not type(None):  # an absent head field is left out, not null
@@ -344,7 +329,7 @@ def _json_template(
 
 
 def _json_time(value: dt.datetime) -> str:
-    return f'"{_datetime_text(value)}"'
+    return f'"{time_text(value)}"'
 
 
 _json_plans: dict[tuple[Any, ...], Any] = {}  # a _Template, or None
@@ -381,7 +366,7 @@ _CSV_CELL: Final[dict[type, Callable[[Any], str]]] = {
     Decimal: lambda v: format(v, "f"),
     int: int.__repr__,
     str: csv_text,
-    dt.datetime: _datetime_text,
+    dt.datetime: time_text,
     type(None): lambda v: "",
 }
 
@@ -457,9 +442,9 @@ class CsvWriter:
             if kinds[k] is str:
                 convert[k] = _csv_string
             elif kinds[k] is dt.datetime:
-                convert[k] = _datetime_text
+                convert[k] = time_text
             elif kinds[k] is Decimal:
-                convert[k] = _decimal_text
+                convert[k] = decimal_text
         line = ",".join(cells) + "\n"
         return _Template(line, tuple(convert.items()))
 

@@ -59,6 +59,7 @@ from typing import Any, Final
 
 from amsread.contract import Frames, Reading
 from amsread.errors import StoreError
+from amsread.text import decimal_text, time_text
 
 #: Keep everything but hourly lists this many days unless told otherwise.
 DEFAULT_RETENTION_DAYS: Final = 40
@@ -237,17 +238,27 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _time_text(value: dt.datetime | None) -> str | None:
-    """ISO 8601 as ``amsread json`` prints it: milliseconds when there is a fraction (the host
-    clock's microseconds are noise at 2400 baud, and 3 bytes a row)."""
-    if value is None:
-        return None
-    return value.isoformat(timespec="milliseconds") if value.microsecond else value.isoformat()
+    """A time as ``amsread json`` prints it (``text.time_text``); None stays None."""
+    return None if value is None else time_text(value)
+
+
+#: SQLite's INTEGER is 64 bits, signed; an int beyond it is kept as its text, as a Decimal is.
+_INTEGER_RANGE: Final = range(-(2**63), 2**63)
+
+
+def _integer(value: int) -> int | str:
+    """An int as SQLite can bind it: itself, or its exact text beyond 64 bits (a u64 counter of
+    all ones), which reads back as the same number (``_quantity_back``)."""
+    return value if value in _INTEGER_RANGE else str(value)
 
 
 def _quantity(value: Any) -> Any:
-    """A quantity as SQLite keeps it exactly: int as INTEGER, Decimal as its exact text."""
-    if value is None or type(value) is int:
+    """A quantity as SQLite keeps it exactly: int as INTEGER (text beyond 64 bits), Decimal as
+    its exact text."""
+    if value is None:
         return value
+    if type(value) is int:
+        return _integer(value)
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, bool):
@@ -349,16 +360,16 @@ class _RowPlan:
 def _convert(name: str, t: type) -> Callable[[Any], Any] | None:
     """How a field of type ``t`` is stored in column ``name``; None when it goes in as it is."""
     if name in ("received_at", "meter_time"):
-        return _time_text
+        return time_text if t is dt.datetime else _time_text
     if name in _TEXT or name == "manufacturer":
         return None if t is str else str
     if name in _QUANTITY:
-        return None if t is int else _QUANTITY_OF.get(t, _quantity)
+        return _QUANTITY_OF.get(t, _quantity)
     return None  # stale, at, list: ints
 
 
 #: A quantity by its type, as ``_quantity`` stores it: the common ones by one look-up.
-_QUANTITY_OF: Final[dict[type, Callable[[Any], Any]]] = {Decimal: lambda v: format(v, "f")}
+_QUANTITY_OF: Final[dict[type, Callable[[Any], Any]]] = {Decimal: decimal_text, int: _integer}
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,7 +537,7 @@ class HistoryStore:
                 level,
                 *values.values(),
             ]
-            key = (level == 3, tuple(values), *map(type, args))
+            key = (level == 3, *values, *map(type, args))  # names, then types: one flat tuple
             plan = self._plans.get(key) or self._new_plan(key)
             when = args[2] or args[3]
             if when is None:
@@ -555,7 +566,8 @@ class HistoryStore:
         """The plan of a shape met for the first time; at most ``ROW_PLANS`` are kept."""
         if len(self._plans) >= ROW_PLANS:
             self._plans.clear()
-        plan = self._plans[key] = _RowPlan(*key)
+        names = (len(key) - 1 - len(_HEAD)) // 2  # key: hourly, the names, a type per field
+        plan = self._plans[key] = _RowPlan(key[0], key[1 : 1 + names], *key[1 + names :])
         return plan
 
     @property

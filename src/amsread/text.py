@@ -1,10 +1,14 @@
-"""Text that is safe on a terminal and in a file: every character a reader cannot see, escaped.
+"""Text that is safe on a terminal and in a file: every character a reader cannot see, escaped;
+and the one way numbers and times are written out, in every format and the history database.
 
 Meter text reaches terminals, CSV files and logs from the decoder and from every format, so the
 guard sits in the foundation, below both (standard library only).
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
 
 
 def visible(text: str) -> str:
@@ -27,3 +31,19 @@ def _escape(ch: str) -> str:
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
+
+
+def decimal_text(value: Decimal) -> str:
+    """A finite Decimal in positional notation, as ``format(value, "f")`` prints it, at a third of
+    its cost: ``str`` is the same text unless the exponent is positive or the number tiny, and
+    then it holds an "E" (``format`` parses its spec on every call; a list 2 has a dozen values)."""
+    text = str(value)
+    return text if "E" not in text else format(value, "f")
+
+
+def time_text(value: dt.datetime) -> str:
+    """ISO 8601, milliseconds only where there are any (the host clock's microseconds are noise
+    at 2400 baud, and three bytes a row)."""
+    if value.microsecond:
+        return value.isoformat(timespec="milliseconds")
+    return value.isoformat()

@@ -495,3 +495,25 @@ def test_the_live_tariff_figures_keep_the_newest_per_meter(tmp_path: Path) -> No
         "SELECT json_extract(figures, '$.left_kwh') FROM tariff WHERE meter_id = 'a'"
     ).fetchone() == (6.6,)
     conn.close()
+
+
+def test_a_count_beyond_64_bits_signed_is_stored_as_its_text_and_the_writer_lives_on(tmp_path: Path) -> None:
+    """A 64-bit unsigned value a meter sends as all ones (Kaifa's u64 lists) is above SQLite's INTEGER;
+    binding it raised OverflowError in the writer, which then died with every later reading. It is
+    kept exactly, as text like a Decimal, and reads back as the same number."""
+    base = decode_file(captures_file(tmp_path, ["fw_kaifa_list3_1"]))[0]
+    huge = dataclasses.replace(base, values={**base.values, "active_power_import": 2**64 - 1})
+    low = dataclasses.replace(base, values={**base.values, "active_power_export": -(2**63) - 1})
+    store = HistoryStore(tmp_path / "h.db", retention_days=1e6)
+    for r in (huge, low, base):
+        store.handle(r)
+    store.close()
+    back = [s.reading for s in read_readings(tmp_path / "h.db")]
+    assert [json_line(r) for r in back] == [json_line(r) for r in (huge, low, base)]
+    assert back[0].values["active_power_import"] == 2**64 - 1
+    conn = sqlite3.connect(tmp_path / "h.db")
+    types = conn.execute(
+        "SELECT typeof(active_power_import), typeof(active_power_export) FROM readings"
+    ).fetchall()
+    conn.close()
+    assert types == [("text", "integer"), ("integer", "text"), ("integer", "integer")]
