@@ -12,7 +12,9 @@ the target, a Raspberry Pi on an SD card running for months (issue 11):
   commits but still leaves a consistent file).
 * **Retention.** Hourly lists (list 3, the energy counters a capacity-tariff report needs) are kept
   for ever; every other reading for ``retention_days`` (default 40). Old rows are pruned inside a
-  regular commit about once an hour (``prune_interval``), a cheap indexed delete.
+  regular commit about once an hour (``prune_interval``), a cheap indexed delete; a reading that
+  is older than that when it comes (a replayed capture) is not stored at all, and the end of the
+  run says how many.
 * **One schema, exact values.** One ``readings`` table whose columns are the output contract's
   names (docs/output-contract.md). Numbers keep their exact decimals: the quantity columns have no
   declared type, so an integer is stored as an INTEGER and a ``Decimal`` as its exact text
@@ -475,7 +477,9 @@ class HistoryStore:
         self.max_queued = max_queued
         self.on_error = on_error
         self.clock = clock
-        #: rows committed, dropped (pending overflow), pruned and skipped (not readings), for the summary
+        #: rows committed, dropped (pending overflow), pruned, skipped (not readings) and not stored
+        #: for being older than the retention when they came (a replayed capture), for the summary
+        self.expired = 0
         self.committed = 0
         self.dropped = 0
         self.pruned = 0
@@ -520,6 +524,11 @@ class HistoryStore:
         lets go of the GIL for a moment; a reading thread running beside it grabs the GIL at every
         step and gives it back only at its switch interval, and that tug of war cost a replay
         about a tenth of a second per 100,000 readings. A live port (``patience`` 0) never waits.
+
+        A reading older than the retention when it comes (a replayed capture, by its meter clock)
+        is not stored, only counted (``expired``, told by ``summary``): the next prune would
+        delete it, and whether it had yet would depend on when the commits fell. Hourly lists
+        are stored whatever their age, as they are kept.
         """
         if self._closed:
             raise StoreError("the history database is closed")
@@ -544,6 +553,9 @@ class HistoryStore:
                 args[1] = round(self.clock() * 1000)
             else:
                 args[1] = round(when.timestamp() * 1000) if when.tzinfo is not None else _epoch_ms(when)
+                if level != 3 and args[1] < (self.clock() - self.retention_days * 86400.0) * 1000:
+                    self.expired += 1  # older than the retention already: a prune would delete it
+                    return True
             for k, conv in plan.convert:
                 args[k] = conv(args[k])
             if plan.extra:
@@ -569,6 +581,15 @@ class HistoryStore:
         names = (len(key) - 1 - len(_HEAD)) // 2  # key: hourly, the names, a type per field
         plan = self._plans[key] = _RowPlan(key[0], key[1 : 1 + names], *key[1 + names :])
         return plan
+
+    def summary(self) -> str:
+        """What the end-of-run line adds for the store: the readings too old to be stored."""
+        if not self.expired:
+            return ""
+        return (
+            f", {self.expired} older than the {self.retention_days:g}-day retention not stored"
+            " (--retention-days keeps them)"
+        )
 
     @property
     def waiting(self) -> int:

@@ -261,23 +261,48 @@ def test_retention_prunes_old_readings_but_keeps_every_hourly_list(tmp_path: Pat
     old, recent = now - dt.timedelta(days=41), now - dt.timedelta(days=39)
     store = HistoryStore(tmp_path / "h.db", retention_days=40, clock=lambda: clock[0])
     for r in (list1, list2, list3):
-        store.handle(_at(r, old))
+        store.handle(_at(r, old))  # older than the retention already (a replay): not stored
         store.handle(_at(r, recent))
     assert store.flush(timeout=10)
     kept = [(s.reading.list, s.reading.received_at) for s in read_readings(tmp_path / "h.db")]
     assert kept == [(3, old), (1, recent), (2, recent), (3, recent)]
-    # within the hour the writer does not prune again; an hour after the last prune it does
-    clock[0] += 1800
-    late = dt.datetime.fromtimestamp(clock[0], dt.UTC) - dt.timedelta(days=41)
-    store.handle(_at(list1, late))
-    assert store.flush(timeout=10)
-    assert len(list(read_readings(tmp_path / "h.db"))) == 5
+    assert (store.expired, store.pruned) == (2, 0)
+    assert store.summary() == ", 2 older than the 40-day retention not stored (--retention-days keeps them)"
+    # stored rows that grow old are pruned about once an hour: not within the hour of the last
+    # prune (the first commit's), but at the first commit an hour after it
     clock[0] += 1800
     store.handle(_at(list1, now))
+    assert store.flush(timeout=10)
+    assert len(list(read_readings(tmp_path / "h.db"))) == 5
+    clock[0] += 2 * 86400  # the recent rows are 41 days old now
+    later = dt.datetime.fromtimestamp(clock[0], dt.UTC)
+    store.handle(_at(list1, later))
     store.close()
     kept = [(s.reading.list, s.reading.received_at) for s in read_readings(tmp_path / "h.db")]
-    assert kept == [(3, old), (1, recent), (2, recent), (3, recent), (1, now)]
-    assert store.pruned == 3
+    assert kept == [(3, old), (3, recent), (1, now), (1, later)]
+    assert (store.expired, store.pruned) == (2, 2)
+
+
+def test_a_replayed_capture_older_than_the_retention_keeps_its_hourly_lists_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """``amsread run`` on a capture whose meter clock is years old: with the default retention
+    its power lists are not stored (a prune would delete them, at a moment that depends on when
+    the commits fall) and the end of the run says how many; the hourly lists are. With
+    --retention-days long enough, all of them are."""
+    capture = captures_file(tmp_path, ["fw_kaifa_list1_1", "fw_kaifa_list3_1", "fw_kaifa_list2_1"])
+    for days, listed in (("40", [3]), ("100000", [1, 2, 3])):
+        db = tmp_path / f"{days}.db"
+        proc = subprocess.run(
+            [sys.executable, "-m", "amsread", "run", str(capture), "--db", str(db), "--retention-days", days],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert sorted(s.reading.list for s in read_readings(db)) == listed  # (in order of time)
+        told = "2 older than the 40-day retention not stored (--retention-days keeps them)"
+        assert (told in proc.stderr) == (days == "40"), proc.stderr
 
 
 def test_the_reader_streams_a_time_range_in_time_order(tmp_path: Path) -> None:

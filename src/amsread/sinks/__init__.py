@@ -44,7 +44,9 @@ class ReadingSink(Protocol):
     """A destination of readings (``mqtt.MqttPublisher``, ``store.HistoryStore``): one reader feeds
     them all. ``handle`` takes one reading and the frame it came in (``raw`` None when there is
     none); it returns at once and never blocks on I/O. ``close`` flushes and releases; idempotent.
-    A sink may also have ``idle()``, called whenever its queue runs dry (files flush there)."""
+    A sink may also have ``idle()``, called whenever its queue runs dry (files flush there), and
+    ``summary()``, what it adds to its clause of the end-of-run line (the store: readings too old
+    for its retention)."""
 
     name: str
 

@@ -280,5 +280,8 @@ class Fanout:
                 text += f", {lane.stats.dropped} dropped"
             if lane.stats.failed:
                 text += f", {lane.stats.failed} failed"
+            told = getattr(lane.sink, "summary", None)  # optional: what only this destination knows
+            if told is not None:
+                text += told()
             parts.append(text)
         return "; ".join(parts)
