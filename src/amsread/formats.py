@@ -187,9 +187,7 @@ def format_value(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dt.datetime):
-        if value.microsecond:
-            return value.isoformat(timespec="milliseconds")
-        return value.isoformat()
+        return time_text(value)
     return visible(str(value))
 
 

@@ -43,7 +43,9 @@ def decimal_text(value: Decimal) -> str:
 
 def time_text(value: dt.datetime) -> str:
     """ISO 8601, milliseconds only where there are any (the host clock's microseconds are noise
-    at 2400 baud, and three bytes a row)."""
-    if value.microsecond:
+    at 2400 baud, and three bytes a row). A fraction below a millisecond is none: printed as
+    ``.000`` it would read back (from the history database) as a time without one, and print
+    differently the second time."""
+    if value.microsecond >= 1000:
         return value.isoformat(timespec="milliseconds")
-    return value.isoformat()
+    return value.isoformat(timespec="seconds") if value.microsecond else value.isoformat()

@@ -192,18 +192,26 @@ def test_decimals_keep_their_exact_text_in_the_file(tmp_path: Path) -> None:
     )
 
 
-def test_a_live_reading_keeps_its_arrival_time_as_printed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("micro", [412_345, 400, 999_999, 0])
+def test_a_live_reading_keeps_its_arrival_time_as_printed(tmp_path: Path, micro: int) -> None:
+    """The arrival time reads back as ``amsread json`` printed it, a fraction below a millisecond
+    included (once printed ``.000``, read back as no fraction: 1 run in 1,000 of tests/run)."""
     base = decode_file(captures_file(tmp_path, ["doc_aidon_6534_list1"]))[0]
-    arrived = dt.datetime(2026, 1, 21, 16, 0, 10, 412_345, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    arrived = dt.datetime(2026, 1, 21, 16, 0, 10, micro, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     reading = dataclasses.replace(base, received_at=arrived)
     store = HistoryStore(tmp_path / "h.db", retention_days=1e6)
     store.handle(reading)
     store.close()
     (back,) = read_readings(tmp_path / "h.db")
     assert json_line(back.reading) == json_line(reading)
-    assert back.reading.received_at is not None
-    assert back.reading.received_at.isoformat() == "2026-01-21T16:00:10.412000+01:00"
-    assert back.at == arrived.replace(microsecond=412_000)
+    assert back.reading.received_at == arrived.replace(microsecond=micro // 1000 * 1000)  # milliseconds kept
+    assert json_line(back.reading).startswith('{"received_at": "2026-01-21T16:00:10' + _FRACTION[micro])
+    if micro == 412_345:
+        assert back.at == arrived.replace(microsecond=412_000)
+
+
+#: The arrival times' text after the seconds, by their microseconds.
+_FRACTION = {412_345: ".412+01:00", 400: "+01:00", 999_999: ".999+01:00", 0: "+01:00"}
 
 
 def test_values_outside_the_contract_columns_round_trip(tmp_path: Path) -> None:
