@@ -5,6 +5,7 @@ per message stays bounded."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 from dataclasses import replace
 from fractions import Fraction
@@ -12,12 +13,15 @@ from typing import Any
 
 import pytest
 
+from amsread.cosem.axdr import CosemDateTime
 from amsread.decode import decoder as decoder_module
 from amsread.decode.decoder import DecodeOptions, Plan, ReadingDecoder, to_reading
 from amsread.decode.flat import NAMER_CACHE, CompiledLayout, LayoutIndex
 from amsread.decode.layout import U32, VSTR, Layout, Style, pair, version
+from amsread.decode.message import Message, slot_for
 from amsread.errors import AmsReadError, ValueRangeError
 from amsread.meters import LAYOUTS
+from amsread.obis import Obis
 from helpers.decoding import infos, plain_vectors
 
 
@@ -174,3 +178,30 @@ def test_a_plan_gives_way_where_a_value_needs_deciding() -> None:
     assert Plan.of(msg, DecodeOptions(ct_ratio=Fraction(40)), None) is None
     with pytest.raises(ValueRangeError):
         to_reading(replace(msg, values=(b"AIDON_V0001", 10**40)), DecodeOptions(), plan=plan)
+
+
+def test_made_by_is_replace_of_the_manufacturer() -> None:
+    """``Message.made_by`` lists the fields by position for speed: it must make what
+    ``dataclasses.replace`` makes, every field set to something other than its default."""
+    msg = Message(
+        (slot_for(Obis.parse("1-0:1.7.0.255").to_bytes()),),
+        (1500,),
+        (-1,),
+        (27,),
+        CosemDateTime(2026, 11, 30, 12, 0, 0, None, None, None),
+        "kaifa",
+        "some-layout",
+        2,
+        77,
+        ("a reason",),
+    )
+    assert {f.name for f in dataclasses.fields(Message)} == {
+        "slots", "values", "scalers", "units", "date_time", "manufacturer", "layout", "list_level",
+        "invoke_id", "left_out",
+    }  # fmt: skip
+    for maker in ("aidon", None):
+        made = msg.made_by(maker)
+        assert made == replace(msg, manufacturer=maker)
+        assert [getattr(made, f.name) for f in dataclasses.fields(Message)] == [
+            getattr(replace(msg, manufacturer=maker), f.name) for f in dataclasses.fields(Message)
+        ]

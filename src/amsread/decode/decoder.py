@@ -519,7 +519,7 @@ class ReadingDecoder:
         if found is None:
             found = self._generic(plain, source, maker)
         elif maker is not None:
-            found = replace(found, manufacturer=maker)
+            found = found.made_by(maker)
         return found if maker is not None else self._named(found, source)
 
     def _named(self, msg: Message, source: bytes | None) -> Message:
@@ -535,7 +535,7 @@ class ReadingDecoder:
             and msg.slots[0].name == "active_power_import"
         ):
             named = self._named_by_source.get(source)
-            return msg if named == msg.manufacturer else replace(msg, manufacturer=named)
+            return msg if named == msg.manufacturer else msg.made_by(named)
         maker = msg.manufacturer
         if (
             maker is not None

@@ -144,6 +144,23 @@ class Message:
     """Why values the frame carried were left out (nothing says their scale): one line each, for
     the pipeline to count and tell once."""
 
+    def made_by(self, manufacturer: str | None) -> Message:
+        """This message with another manufacturer: what ``dataclasses.replace`` makes, at a tenth
+        of its 2 us (which walks the fields by name), for every lone Aidon list 1 the stream
+        names (``ReadingDecoder._named``). A test holds the two equal, field for field."""
+        return Message(
+            self.slots,
+            self.values,
+            self.scalers,
+            self.units,
+            self.date_time,
+            manufacturer,
+            self.layout,
+            self.list_level,
+            self.invoke_id,
+            self.left_out,
+        )
+
     @classmethod
     def from_items(
         cls, items: tuple[Item, ...], date_time: CosemDateTime | None, manufacturer: str | None, layout: str
