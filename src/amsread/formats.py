@@ -185,7 +185,7 @@ def format_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value)
     if isinstance(value, dt.datetime):
         return time_text(value)
     return visible(str(value))
@@ -199,7 +199,7 @@ def _json_value(value: object) -> str:
     if isinstance(value, float):
         value = Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, Decimal):
-        return format(value, "f") if value.is_finite() else "null"
+        return _decimal_json(value)
     if isinstance(value, int):
         return str(value)
     return json.dumps(format_value(value), ensure_ascii=False)
@@ -217,7 +217,11 @@ _json_text = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensu
 
 
 def _decimal_json(value: Decimal) -> str:
-    return format(value, "f") if value.is_finite() else "null"
+    return decimal_text(value) if value.is_finite() else "null"
+
+
+def _json_time(value: dt.datetime) -> str:
+    return f'"{time_text(value)}"'
 
 
 #: One JSON value per type, by one look-up: what ``_json_value`` prints for it, without its
@@ -226,7 +230,7 @@ _JSON_CELL: Final[dict[type, Callable[[Any], str]]] = {
     Decimal: _decimal_json,
     int: int.__repr__,
     str: lambda v: _json_text(visible(v)),
-    dt.datetime: lambda v: f'"{time_text(v)}"',
+    dt.datetime: _json_time,
     type(None): lambda v: "null",
 }
 
@@ -326,10 +330,6 @@ def _json_template(
     return _Template("{{" + ", ".join(parts) + "}}", tuple(convert))
 
 
-def _json_time(value: dt.datetime) -> str:
-    return f'"{time_text(value)}"'
-
-
 _json_plans: dict[tuple[Any, ...], Any] = {}  # a _Template, or None
 
 
@@ -361,7 +361,7 @@ def json_line(reading: Reading) -> str:
 #: One CSV cell per type, by one look-up: what ``_csv_cell`` prints for it. Other types (bool,
 #: float, structures) take ``_csv_cell`` itself.
 _CSV_CELL: Final[dict[type, Callable[[Any], str]]] = {
-    Decimal: lambda v: format(v, "f"),
+    Decimal: decimal_text,
     int: int.__repr__,
     str: csv_text,
     dt.datetime: time_text,
@@ -406,10 +406,7 @@ class CsvWriter:
             if template is _NOT_MADE:
                 if len(self._templates) >= JSON_PLANS:
                     self._templates.clear()
-                names = tuple(values)
-                template = self._templates[key] = self._template(
-                    names, tuple(map(type, values.values())), tuple(map(type, head))
-                )
+                template = self._templates[key] = self._template(*_shape(values), tuple(map(type, head)))
             if template is not None:
                 self._stream.write(template.line(head, values))
             else:

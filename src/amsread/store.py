@@ -262,7 +262,7 @@ def _quantity(value: Any) -> Any:
     if type(value) is int:
         return _integer(value)
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, float):
@@ -279,7 +279,7 @@ def _json_literal(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value)
     if isinstance(value, (int, float)):
         return json.dumps(value)
     if isinstance(value, dt.datetime):

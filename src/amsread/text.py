@@ -48,4 +48,5 @@ def time_text(value: dt.datetime) -> str:
     differently the second time."""
     if value.microsecond >= 1000:
         return value.isoformat(timespec="milliseconds")
+    # (the timespec argument costs a third more: only where microseconds would otherwise show)
     return value.isoformat(timespec="seconds") if value.microsecond else value.isoformat()

@@ -570,7 +570,7 @@ class SegmentAssembler:
         """Return the whole information field when ``frame`` completes a message, else None."""
         if not frame.segmented and not self._pending:  # the usual push: one frame, nothing pending
             self.frames = (frame.raw,)
-            return frame.raw[frame.header_length : -3]
+            return frame.information
         key = (frame.destination, frame.source)
         pending = self._pending.get(key)
         if not frame.segmented and pending is None:
